@@ -1,0 +1,121 @@
+"""Settings, read from the environment (prefix CODESMITH_) and a `.env` file: the only module that does."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+MIN_SECRET_LENGTH = 32
+WEAK_SECRETS = {"changeme", "secret", "change-me", "development", "codesmith", "password"}
+
+
+class ConfigError(RuntimeError):
+    """A setting that makes the service unsafe or unable to start."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODESMITH_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./data/codesmith.db"
+    data_dir: Path = Path("./data")
+    secret_key: str | None = None
+
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: str | None = None
+    openai_models: Annotated[list[str], NoDecode] = ["gpt-4o-mini", "gpt-4.1-mini"]
+    vllm_base_url: str | None = None
+    vllm_api_key: str | None = None
+    vllm_refresh_seconds: float = 60.0
+    allow_private_model_hosts: bool = False
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    access_token_minutes: int = Field(default=60, ge=1)
+    max_prompt_chars: int = Field(default=8000, ge=1)
+
+    rate_limit_requests_per_minute: int = Field(default=20, ge=0)
+    rate_limit_tokens_per_day: int = Field(default=200_000, ge=0)
+    login_failures_allowed: int = 5
+    login_failure_window_seconds: int = 15 * 60
+    redis_url: str | None = None
+
+    gpu_hourly_usd: float = Field(default=1.00, ge=0)
+    require_code_in_answer: bool = True
+
+    # Upstream timeouts (seconds) and retries before the first token.
+    upstream_connect_timeout: float = 10.0
+    upstream_first_token_timeout: float = 60.0
+    upstream_between_tokens_timeout: float = 60.0
+    upstream_max_retries: int = 2
+    answer_reserve_tokens: int = 2048
+
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    spa_dir: Path = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+
+    @field_validator("openai_models", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env == "production"
+
+    def resolved_secret_key(self) -> str:
+        """The signing secret: set, or generated once into the data folder (development only)."""
+        if self.secret_key:
+            if self.env == "production" and _is_weak(self.secret_key):
+                raise ConfigError(
+                    "CODESMITH_SECRET_KEY is too weak for production: use at least "
+                    f"{MIN_SECRET_LENGTH} random characters (python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')."
+                )
+            return self.secret_key
+        if self.env == "production":
+            raise ConfigError(
+                "CODESMITH_SECRET_KEY must be set in production: generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+            )
+        return _load_or_create_secret(self.data_dir / "secret_key")
+
+
+def _is_weak(secret: str) -> bool:
+    return len(secret) < MIN_SECRET_LENGTH or secret.lower() in WEAK_SECRETS or len(set(secret)) < 8
+
+
+def _load_or_create_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: two workers starting together must not overwrite each other's secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

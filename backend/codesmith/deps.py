@@ -1,0 +1,31 @@
+"""FastAPI dependencies for the objects the app builds once at start-up (settings, keys, limiter)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from codesmith.config import Settings
+from codesmith.ratelimit import Limiter
+from codesmith.security import Keyring
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+def get_limiter(request: Request) -> Limiter:
+    limiter: Limiter = request.app.state.limiter
+    return limiter
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+LimiterDep = Annotated[Limiter, Depends(get_limiter)]

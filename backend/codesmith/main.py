@@ -1,0 +1,156 @@
+"""create_app(): lifespan, middleware, error handlers, routers, service endpoints and the built SPA."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from codesmith.auth.router import router as auth_router
+from codesmith.config import Settings, get_settings
+from codesmith.db import make_engine, make_sessionmaker
+from codesmith.errors import http_error_handler, install_error_handlers
+from codesmith.logs import configure_logging
+from codesmith.middleware import RequestContextMiddleware
+from codesmith.ratelimit import Limiter, make_storage
+from codesmith.security import Keyring
+from codesmith.users.router import router as users_router
+
+logger = logging.getLogger("codesmith")
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def _api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth_router, users_router):
+        api.include_router(router)
+    return api
+
+
+def _service_router() -> APIRouter:
+    service = APIRouter(tags=["service"])
+
+    @service.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @service.get("/readyz", responses={503: {"description": "The database does not answer."}})
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database means not ready
+            logger.warning("readiness check failed", extra={"error": type(exc).__name__})
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @service.get("/metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return service
+
+
+def _mount_spa(app: FastAPI, spa_dir: Path) -> None:
+    """Serve the built SPA: its files, and index.html for any other GET outside /api (client routes).
+
+    The fallback lives in the 404 handler rather than in a catch-all route, so unknown /api paths
+    keep answering 404 (not 405) with problem+json.
+    """
+    index = spa_dir / "index.html"
+    if (spa_dir / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=spa_dir / "assets"), name="assets")
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        is_api = path == "/api" or path.startswith("/api/")
+        if request.method in {"GET", "HEAD"} and not is_api and isinstance(exc, StarletteHTTPException):
+            if exc.status_code == 404:
+                if index.exists():
+                    return _spa_file(spa_dir, path.lstrip("/")) or FileResponse(
+                        index, headers={"Cache-Control": "no-cache"}
+                    )
+                if path == "/":
+                    return RedirectResponse("/docs")
+        return await http_error_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
+
+
+def _spa_file(spa_dir: Path, relative: str) -> FileResponse | None:
+    """A top-level file of the build (favicon, manifest), never a path outside it."""
+    if not relative:
+        return None
+    candidate = (spa_dir / relative).resolve()
+    if candidate.is_file() and candidate.is_relative_to(spa_dir.resolve()):
+        return FileResponse(candidate, headers={"Cache-Control": "no-cache"})
+    return None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.json_logs)
+    # Resolve the secret now: in production a missing or weak one stops start-up here.
+    keyring = Keyring(settings.resolved_secret_key())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Codesmith",
+        version="0.1.0",
+        description="Turn a plain-language description into working code. "
+        "Authorize with your email and password, or a personal API token.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    app.state.keyring = keyring
+    app.state.limiter = Limiter(make_storage(settings.redis_url))
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(_service_router())
+    app.include_router(_api_router())
+    _mount_spa(app, settings.spa_dir)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `codesmith.main:app` for uvicorn, built on first access so importing the module has no side effects.
+    if name == "app":
+        global app
+        app = create_app()
+        return app
+    raise AttributeError(name)

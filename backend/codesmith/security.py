@@ -1,0 +1,105 @@
+"""Password hashing, JWT access tokens, encryption of stored provider keys, and API-token hashing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from jose import JWTError, jwt
+from passlib.context import CryptContext
+
+JWT_ALGORITHM = "HS256"
+API_TOKEN_PREFIX = "csk_"
+
+_passwords = CryptContext(schemes=["argon2"], deprecated="auto")
+# A real hash of a random password: verifying against it costs what a real login costs, so a login
+# with an unknown email takes as long as one with a known email.
+_DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _passwords.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    if password_hash is None:
+        _passwords.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return _passwords.verify(password, password_hash)
+    except ValueError:
+        return False
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"codesmith", info=purpose).derive(secret.encode())
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    token_version: int
+
+
+class Keyring:
+    """Every key derived from the one secret: JWT signing, stored-key encryption, token hashing."""
+
+    def __init__(self, secret: str) -> None:
+        self._jwt_key = base64.urlsafe_b64encode(_derive(secret, b"jwt")).decode()
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, b"fernet")))
+        self._token_key = _derive(secret, b"api-token")
+
+    def create_access_token(self, user_id: str, token_version: int, minutes: int) -> str:
+        now = datetime.now(UTC)
+        claims = {
+            "sub": user_id,
+            "ver": token_version,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(minutes=minutes)).timestamp()),
+            "typ": "access",
+        }
+        return str(jwt.encode(claims, self._jwt_key, algorithm=JWT_ALGORITHM))
+
+    def decode_access_token(self, token: str) -> AccessClaims | None:
+        """The claims of a valid token; None for an expired, tampered or unsigned one."""
+        try:
+            claims = jwt.decode(token, self._jwt_key, algorithms=[JWT_ALGORITHM])
+        except JWTError:
+            return None
+        if claims.get("typ") != "access" or not isinstance(claims.get("sub"), str):
+            return None
+        version = claims.get("ver")
+        if not isinstance(version, int):
+            return None
+        return AccessClaims(user_id=claims["sub"], token_version=version)
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str | None:
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            return None
+
+    def hash_api_token(self, token: str) -> str:
+        # API tokens carry 256 bits of randomness, so a keyed fast hash is enough (no salt, no argon2),
+        # and it lets a lookup find the token by its hash.
+        return hmac.new(self._token_key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def new_api_token() -> str:
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_hint(api_key: str) -> str:
+    """What the user sees of a stored key: its prefix and last four characters."""
+    prefix = api_key[:3] if api_key.startswith("sk-") else ""
+    return f"{prefix}…{api_key[-4:]}" if len(api_key) >= 8 else "…"

@@ -1,0 +1,65 @@
+"""Request and response bodies of the users domain (never a hash, never a key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+PASSWORD = Field(min_length=8, max_length=128)
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    password: str = PASSWORD
+    openai_api_key: str | None = Field(default=None, min_length=1, max_length=512)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    is_admin: bool
+    has_openai_key: bool
+    openai_key_hint: str | None
+    created_at: datetime
+
+
+class OpenAIKeyUpdate(BaseModel):
+    api_key: str = Field(min_length=1, max_length=512)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=128)
+    new_password: str = PASSWORD
+
+
+class ApiTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class ApiTokenPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenPublic):
+    token: str = Field(description="Shown once: only its hash is stored.")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

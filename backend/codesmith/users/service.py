@@ -1,0 +1,129 @@
+"""Accounts: registration, credentials, the stored OpenAI key and personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from codesmith.db import utcnow
+from codesmith.pagination import Page, page_of, paginate
+from codesmith.errors import EmailTaken, InvalidCredentials, NotFound, ValidationFailed
+from codesmith.security import Keyring, hash_password, key_hint, new_api_token, verify_password
+from codesmith.users.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic, UserCreate, UserPublic
+from codesmith.users.tables import ApiToken, User
+
+
+def to_public(user: User) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        email=user.email,
+        is_admin=user.is_admin,
+        has_openai_key=user.openai_key_encrypted is not None,
+        openai_key_hint=user.openai_key_hint,
+        created_at=user.created_at,
+    )
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == email.strip().lower()))
+    return result.scalar_one_or_none()
+
+
+async def register(
+    session: AsyncSession, keyring: Keyring, data: UserCreate, *, is_admin: bool = False
+) -> User:
+    if await get_by_email(session, data.email) is not None:
+        raise EmailTaken("An account with this email already exists.")
+    user = User(email=data.email, password_hash=hash_password(data.password), is_admin=is_admin)
+    if data.openai_api_key:
+        _store_openai_key(user, keyring, data.openai_api_key)
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise EmailTaken("An account with this email already exists.") from exc
+    return user
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = await get_by_email(session, email)
+    # verify_password hashes even when the user is unknown, so both failures take as long.
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise InvalidCredentials("Incorrect email or password.")
+    return user
+
+
+def _store_openai_key(user: User, keyring: Keyring, api_key: str) -> None:
+    api_key = api_key.strip()
+    user.openai_key_encrypted = keyring.encrypt(api_key)
+    user.openai_key_hint = key_hint(api_key)
+
+
+async def set_openai_key(session: AsyncSession, user: User, keyring: Keyring, api_key: str) -> None:
+    _store_openai_key(user, keyring, api_key)
+    await session.flush()
+
+
+async def remove_openai_key(session: AsyncSession, user: User) -> None:
+    user.openai_key_encrypted = None
+    user.openai_key_hint = None
+    await session.flush()
+
+
+def openai_key(user: User, keyring: Keyring) -> str | None:
+    return keyring.decrypt(user.openai_key_encrypted) if user.openai_key_encrypted else None
+
+
+async def change_password(session: AsyncSession, user: User, current: str, new: str) -> None:
+    if not verify_password(current, user.password_hash):
+        # 422, not 401: the caller is signed in, only the field is wrong.
+        raise ValidationFailed("The current password is not correct.", loc=["body", "current_password"])
+    user.password_hash = hash_password(new)
+    user.token_version += 1
+    await session.flush()
+
+
+async def create_api_token(
+    session: AsyncSession, user: User, keyring: Keyring, data: ApiTokenCreate
+) -> ApiTokenCreated:
+    token = new_api_token()
+    now = utcnow()
+    expires = now + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    row = ApiToken(
+        user_id=user.id,
+        name=data.name,
+        token_hash=keyring.hash_api_token(token),
+        created_at=now,
+        expires_at=expires,
+    )
+    session.add(row)
+    await session.flush()
+    return ApiTokenCreated(**ApiTokenPublic.model_validate(row).model_dump(), token=token)
+
+
+async def list_api_tokens(
+    session: AsyncSession, user: User, *, limit: int, cursor: str | None
+) -> Page[ApiTokenPublic]:
+    query = paginate(
+        select(ApiToken).where(ApiToken.user_id == user.id),
+        ApiToken.created_at,
+        ApiToken.id,
+        limit=limit,
+        cursor=cursor,
+    )
+    rows, next_cursor = page_of(list((await session.execute(query)).scalars()), limit)
+    return Page(items=[ApiTokenPublic.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+async def delete_api_token(session: AsyncSession, user: User, token_id: str) -> None:
+    result = await session.execute(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+    row = result.scalar_one_or_none()
+    if row is None:
+        raise NotFound("API token")
+    await session.delete(row)
+    await session.flush()

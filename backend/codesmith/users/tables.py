@@ -1,0 +1,36 @@
+"""Users and their personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from codesmith.db import Base, IdMixin, TimestampMixin
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    # Bumped on password change: access tokens carry it, so older tokens stop working.
+    token_version: Mapped[int] = mapped_column(default=0)
+    openai_key_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    openai_key_hint: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Per-user overrides of the global limits (None: the settings' default).
+    requests_per_minute: Mapped[int | None] = mapped_column(default=None)
+    tokens_per_day: Mapped[int | None] = mapped_column(default=None)
+
+
+class ApiToken(IdMixin, Base):
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
