@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from codesmith.config import Settings
 from codesmith.main import create_app
 from codesmith.migrations import upgrade
+from tests.fakes.upstream import FakeUpstream, running
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789abcdef"
 PASSWORD = "correct horse battery"
@@ -148,3 +149,10 @@ async def user(register_user: RegisterUser) -> UserHandle:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+async def fake_upstream() -> AsyncIterator[FakeUpstream]:
+    """A fresh OpenAI-compatible server on a loopback port; set knobs on `.behaviour`."""
+    async with running() as upstream:
+        yield upstream

@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = {"changeme", "secret", "change-me", "development", "codesmith", "password"}
 

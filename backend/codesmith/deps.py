@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from codesmith.config import Settings
+from codesmith.llm.client import ChatClient
 from codesmith.ratelimit import Limiter
 from codesmith.security import Keyring
 
@@ -26,6 +27,12 @@ def get_limiter(request: Request) -> Limiter:
     return limiter
 
 
+def get_llm(request: Request) -> ChatClient:
+    llm: ChatClient = request.app.state.llm
+    return llm
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 LimiterDep = Annotated[Limiter, Depends(get_limiter)]
+LlmDep = Annotated[ChatClient, Depends(get_llm)]

@@ -11,17 +11,19 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from codesmith.auth.router import router as auth_router
 from codesmith.config import Settings, get_settings
 from codesmith.db import make_engine, make_sessionmaker
 from codesmith.errors import http_error_handler, install_error_handlers
+from codesmith.llm.client import ChatClient
 from codesmith.logs import configure_logging
 from codesmith.middleware import RequestContextMiddleware
+from codesmith.models import service as models_service
 from codesmith.ratelimit import Limiter, make_storage
 from codesmith.security import Keyring
 from codesmith.users.router import router as users_router
@@ -114,9 +116,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.llm = ChatClient(settings)
+        async with app.state.sessionmaker() as session:
+            await models_service.sync_settings_models(session, settings)
+            await session.commit()
         try:
             yield
         finally:
+            await app.state.llm.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -150,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def __getattr__(name: str) -> FastAPI:
     # `codesmith.main:app` for uvicorn, built on first access so importing the module has no side effects.
     if name == "app":
-        global app
-        app = create_app()
-        return app
+        application = create_app()
+        globals()["app"] = application
+        return application
     raise AttributeError(name)

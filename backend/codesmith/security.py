@@ -25,7 +25,7 @@ _DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
-    return _passwords.hash(password)
+    return str(_passwords.hash(password))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
@@ -33,7 +33,7 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         _passwords.verify(password, _DUMMY_HASH)
         return False
     try:
-        return _passwords.verify(password, password_hash)
+        return bool(_passwords.verify(password, password_hash))
     except ValueError:
         return False
 

@@ -28,7 +28,9 @@ class TestRegister:
         assert token.json()["token_type"] == "bearer"
         assert token.json()["expires_in"] == 60 * 60
 
-        me = await client.get("/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        me = await client.get(
+            "/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+        )
         assert me.status_code == 200
         assert me.json()["id"] == body["id"]
 
@@ -124,7 +126,9 @@ class TestAccessTokens:
     async def test_tampered_token_is_401(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         header, payload, signature = user.token.split(".")
         flipped = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
-        response = await client.get("/users/me", headers={"Authorization": f"Bearer {header}.{payload}.{flipped}"})
+        response = await client.get(
+            "/users/me", headers={"Authorization": f"Bearer {header}.{payload}.{flipped}"}
+        )
         assert response.status_code == 401
 
     async def test_token_signed_with_another_secret_is_401(

@@ -43,7 +43,8 @@ async def _user_for_api_token(session: AsyncSession, keyring: Keyring, token: st
     now = utcnow()
     if row is None or (row.ApiToken.expires_at is not None and row.ApiToken.expires_at <= now):
         raise NotAuthenticated("The API token is invalid, revoked or expired.")
-    api_token, user = row.ApiToken, row.User
+    api_token: ApiToken = row.ApiToken
+    user: User = row.User
     if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
         api_token.last_used_at = now
         await session.flush()

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.db import utcnow
-from codesmith.pagination import Page, page_of, paginate
 from codesmith.errors import EmailTaken, InvalidCredentials, NotFound, ValidationFailed
+from codesmith.pagination import Page, page_of, paginate
 from codesmith.security import Keyring, hash_password, key_hint, new_api_token, verify_password
 from codesmith.users.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic, UserCreate, UserPublic
 from codesmith.users.tables import ApiToken, User

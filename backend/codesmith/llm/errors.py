@@ -1,0 +1,114 @@
+"""Upstream failures (SDK errors, timeouts, broken streams) mapped to the contract's AppErrors.
+
+Upstream messages can echo the caller's key (OpenAI's 401 shows part of it), so a detail never
+carries an upstream message verbatim: only a scrubbed excerpt, and never for auth failures.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx2 as httpx
+import openai
+
+from codesmith.errors import (
+    AppError,
+    ContextWindowExceeded,
+    ModelUnavailable,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnauthorized,
+)
+
+_KEYLIKE = re.compile(r"\b(sk|csk|key|hf)[-_][A-Za-z0-9*_\-]{6,}", re.IGNORECASE)
+_CONTEXT_PATTERNS = (
+    "context_length_exceeded",
+    "maximum context length",
+    "context length",
+    "too many tokens",
+    "prompt is too long",
+)
+
+
+def scrub(text: str, secret: str | None = None) -> str:
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return _KEYLIKE.sub("[redacted]", text)[:300]
+
+
+def _message_of(body: Any, fallback: str) -> str:
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("code") or fallback)
+        return str(body.get("message") or error)
+    return fallback
+
+
+def is_context_error(status: int, body: Any, message: str) -> bool:
+    if status not in (400, 413, 422):
+        return False
+    code = (
+        body.get("error", {}).get("code")
+        if isinstance(body, dict) and isinstance(body.get("error"), dict)
+        else None
+    )
+    text = f"{code or ''} {message}".lower()
+    return any(pattern in text for pattern in _CONTEXT_PATTERNS)
+
+
+def retry_after_seconds(headers: httpx.Headers | None) -> int | None:
+    value = headers.get("retry-after") if headers is not None else None
+    if value is None:
+        return None
+    try:
+        return max(1, int(float(value)))
+    except ValueError:
+        return None
+
+
+def from_status(status: int, body: Any, headers: httpx.Headers | None, secret: str | None) -> AppError:
+    message = scrub(_message_of(body, f"HTTP {status}"), secret)
+    if status in (401, 403):
+        return UpstreamUnauthorized(
+            "The model provider rejected the API key. Check the key in Settings (or the model's key)."
+        )
+    if status == 429:
+        retry = retry_after_seconds(headers)
+        extra = {"Retry-After": str(retry)} if retry else None
+        return UpstreamRateLimited(f"The model provider is rate limiting: {message}", headers=extra)
+    if is_context_error(status, body, message):
+        return ContextWindowExceeded(
+            f"The conversation is too long for this model's context window: {message}"
+        )
+    if status == 404:
+        return ModelUnavailable(f"The model was not found on its server: {message}")
+    if status >= 500:
+        return UpstreamError(f"The model provider failed (HTTP {status}): {message}")
+    return UpstreamError(f"The model provider refused the request (HTTP {status}): {message}")
+
+
+def map_exception(exc: BaseException, secret: str | None = None) -> AppError:
+    """The AppError for any failure of an upstream call."""
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        return from_status(exc.status_code, exc.body, exc.response.headers, secret)
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
+        return UpstreamTimeout("The model provider did not answer in time.")
+    if isinstance(exc, openai.APIConnectionError | httpx.ConnectError):
+        return ModelUnavailable("The model's server cannot be reached.")
+    if isinstance(exc, httpx.HTTPError):
+        return UpstreamError("The connection to the model provider broke off.")
+    return UpstreamError(f"The model provider failed: {scrub(type(exc).__name__, secret)}")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Failures worth another try before the first token: refused connections, 429 and 5xx."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError | httpx.ConnectError) and not isinstance(
+        exc, openai.APITimeoutError
+    )

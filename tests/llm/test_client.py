@@ -1,0 +1,215 @@
+"""The LLM client against a real HTTP server: streaming, usage, retries, timeouts and error codes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from codesmith.config import Settings
+from codesmith.errors import (
+    AppError,
+    ContextWindowExceeded,
+    ModelUnavailable,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnauthorized,
+)
+from codesmith.llm.client import ChatClient
+from codesmith.llm.types import ChatMessage, Endpoint, TextDelta, Usage
+from tests.conftest import free_port
+from tests.fakes.upstream import DEFAULT_REPLY, FakeUpstream, words
+
+MESSAGES: list[ChatMessage] = [
+    {"role": "system", "content": "You write code."},
+    {"role": "user", "content": "reverse the words of a sentence in python"},
+]
+
+
+def make_client(**overrides: object) -> ChatClient:
+    values: dict[str, object] = {"secret_key": "x" * 40, "upstream_max_retries": 2}
+    values.update(overrides)
+    return ChatClient(Settings(_env_file=None, **values))  # type: ignore[call-arg, arg-type]
+
+
+def endpoint_for(fake: FakeUpstream, key: str | None = None, model: str = "fake-coder") -> Endpoint:
+    return Endpoint(base_url=fake.base_url, model=model, api_key=key)
+
+
+async def collect(client: ChatClient, endpoint: Endpoint, **kwargs: object) -> tuple[str, Usage]:
+    text, usage = [], None
+    async for event in client.stream_chat(endpoint, MESSAGES, **kwargs):  # type: ignore[arg-type]
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        else:
+            usage = event
+    assert usage is not None
+    return "".join(text), usage
+
+
+class TestStreaming:
+    async def test_streams_the_whole_answer_then_reported_usage(self, fake_upstream: FakeUpstream) -> None:
+        client = make_client()
+        text, usage = await collect(client, endpoint_for(fake_upstream))
+        assert text == DEFAULT_REPLY
+        assert usage == Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=len(words(DEFAULT_REPLY)))
+        assert usage.prompt_tokens > 0 and not usage.estimated
+        assert fake_upstream.requests[-1]["stream_options"] == {"include_usage": True}
+        assert fake_upstream.requests[-1]["messages"] == MESSAGES
+        await client.aclose()
+
+    async def test_usage_is_estimated_when_the_server_reports_none(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.include_usage = False
+        client = make_client()
+        text, usage = await collect(client, endpoint_for(fake_upstream))
+        assert text == DEFAULT_REPLY
+        assert usage.estimated
+        assert usage.completion_tokens >= len(words(DEFAULT_REPLY)) // 2
+        await client.aclose()
+
+    async def test_max_tokens_is_passed_on(self, fake_upstream: FakeUpstream) -> None:
+        client = make_client()
+        await collect(client, endpoint_for(fake_upstream), max_tokens=321)
+        assert fake_upstream.requests[-1]["max_tokens"] == 321
+        await client.aclose()
+
+    async def test_clients_are_pooled_per_base_url_and_key(self, fake_upstream: FakeUpstream) -> None:
+        client = make_client()
+        first = client.sdk(endpoint_for(fake_upstream, key="k1"))
+        assert client.sdk(endpoint_for(fake_upstream, key="k1", model="other")) is first
+        assert client.sdk(endpoint_for(fake_upstream, key="k2")) is not first
+        await client.aclose()
+
+
+class TestRetries:
+    @pytest.mark.parametrize("status", [429, 500, 503])
+    async def test_retries_before_the_first_token(self, fake_upstream: FakeUpstream, status: int) -> None:
+        fake_upstream.behaviour.status = status
+        fake_upstream.behaviour.fail_times = 2
+        client = make_client()
+        text, _ = await collect(client, endpoint_for(fake_upstream))
+        assert text == DEFAULT_REPLY
+        assert fake_upstream.chat_attempts == 3
+        await client.aclose()
+
+    async def test_gives_up_after_the_retries(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.status = 500
+        client = make_client(upstream_max_retries=1)
+        with pytest.raises(UpstreamError):
+            await collect(client, endpoint_for(fake_upstream))
+        assert fake_upstream.chat_attempts == 2
+        await client.aclose()
+
+    async def test_never_replays_a_half_streamed_answer(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.fail_after_tokens = 5
+        client = make_client()
+        received: list[str] = []
+        with pytest.raises(UpstreamError):
+            async for event in client.stream_chat(endpoint_for(fake_upstream), MESSAGES):
+                if isinstance(event, TextDelta):
+                    received.append(event.text)
+        assert "".join(received) == "".join(words(DEFAULT_REPLY)[:5])
+        assert fake_upstream.chat_attempts == 1
+        await client.aclose()
+
+    async def test_long_retry_after_is_answered_not_waited(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.status = 429
+        fake_upstream.behaviour.retry_after = 120
+        client = make_client()
+        with pytest.raises(UpstreamRateLimited) as caught:
+            await collect(client, endpoint_for(fake_upstream))
+        assert caught.value.headers["Retry-After"] == "120"
+        assert fake_upstream.chat_attempts == 1
+        await client.aclose()
+
+    async def test_refused_connection_is_retried_then_model_unavailable(self) -> None:
+        client = make_client(upstream_max_retries=1)
+        endpoint = Endpoint(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m")
+        with pytest.raises(ModelUnavailable):
+            await collect(client, endpoint)
+        await client.aclose()
+
+
+class TestErrorMapping:
+    async def test_bad_key_is_upstream_unauthorized_and_never_echoes_the_key(
+        self, fake_upstream: FakeUpstream
+    ) -> None:
+        fake_upstream.behaviour.require_key = "sk-the-right-key-0000"
+        client = make_client()
+        wrong_key = "sk-live-supersecret-value-1234"
+        with pytest.raises(UpstreamUnauthorized) as caught:
+            await collect(client, endpoint_for(fake_upstream, key=wrong_key))
+        rendered = str(caught.value.problem())
+        assert wrong_key not in rendered and "1234" not in rendered and "sk-liv" not in rendered
+        assert fake_upstream.chat_attempts == 1  # a bad key is not retried
+        await client.aclose()
+
+    @pytest.mark.parametrize("flavour", ["openai", "vllm"])
+    async def test_context_length_errors(self, fake_upstream: FakeUpstream, flavour: str) -> None:
+        fake_upstream.behaviour.context_error = flavour
+        client = make_client()
+        with pytest.raises(ContextWindowExceeded):
+            await collect(client, endpoint_for(fake_upstream))
+        await client.aclose()
+
+    async def test_unknown_model_is_model_unavailable(self, fake_upstream: FakeUpstream) -> None:
+        client = make_client()
+        with pytest.raises(ModelUnavailable):
+            await collect(client, endpoint_for(fake_upstream, model="no-such-model"))
+        await client.aclose()
+
+    async def test_first_token_timeout(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.first_token_delay = 5
+        client = make_client(upstream_first_token_timeout=0.3, upstream_max_retries=0)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(UpstreamTimeout):
+            await collect(client, endpoint_for(fake_upstream))
+        assert asyncio.get_running_loop().time() - started < 3
+        await client.aclose()
+
+    async def test_silence_between_tokens_times_out(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.token_delay = 2
+        client = make_client(upstream_between_tokens_timeout=0.3, upstream_max_retries=0)
+        with pytest.raises(UpstreamTimeout):
+            await collect(client, endpoint_for(fake_upstream))
+        await client.aclose()
+
+    async def test_errors_are_app_errors_with_contract_codes(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.status = 418
+        client = make_client()
+        with pytest.raises(AppError) as caught:
+            await collect(client, endpoint_for(fake_upstream))
+        assert caught.value.code == "upstream_error"
+        await client.aclose()
+
+
+class TestTokensAndModels:
+    async def test_counts_exactly_through_tokenize(self, fake_upstream: FakeUpstream) -> None:
+        client = make_client()
+        count, exact = await client.count_tokens(endpoint_for(fake_upstream), MESSAGES)
+        assert exact
+        assert count == sum(len(m["content"].split()) + 4 for m in MESSAGES) + 3
+        await client.aclose()
+
+    async def test_estimates_offline_when_tokenize_is_missing(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.tokenize = False
+        client = make_client()
+        count, exact = await client.count_tokens(endpoint_for(fake_upstream), MESSAGES)
+        assert not exact
+        # Conservative: never fewer than the words the server would count.
+        assert count >= sum(len(m["content"].split()) + 4 for m in MESSAGES) + 3
+        await client.aclose()
+
+    async def test_lists_models_with_max_model_len(self, fake_upstream: FakeUpstream) -> None:
+        client = make_client()
+        models = await client.list_models(endpoint_for(fake_upstream))
+        assert [(m["id"], m["max_model_len"]) for m in models] == [("fake-coder", 4096)]
+        await client.aclose()
+
+    async def test_listing_with_a_bad_key(self, fake_upstream: FakeUpstream) -> None:
+        fake_upstream.behaviour.require_key = "right"
+        client = make_client()
+        with pytest.raises(UpstreamUnauthorized):
+            await client.list_models(endpoint_for(fake_upstream, key="wrong"))
+        await client.aclose()
