@@ -1,0 +1,54 @@
+"""Conversations and their message trees (requests, feedback and generations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from codesmith.db import Base, IdMixin, TimestampMixin
+
+
+class Conversation(IdMixin, TimestampMixin, Base):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_user_created", "user_id", "created_at", "id"),)
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    model_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    language: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The first snippet's first lines, kept here so the list needs no join.
+    preview: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Message(IdMixin, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_user_created", "user_id", "created_at"),
+        Index("ix_messages_status", "status"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    # Denormalised owner: usage and limits aggregate per user without a join.
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant
+    kind: Mapped[str] = mapped_column(String(16))  # request | feedback | generation
+    content: Mapped[str] = mapped_column(Text, default="")
+    # pending | streaming | complete | failed | cancelled | interrupted | rejected
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_detail: Mapped[str | None] = mapped_column(Text, default=None)
+    model_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # The upstream model name at the time, so usage by model survives a model's deletion.
+    model_name: Mapped[str | None] = mapped_column(String(300), default=None)
+    prompt_tokens: Mapped[int | None] = mapped_column(default=None)
+    completion_tokens: Mapped[int | None] = mapped_column(default=None)
+    cost_usd: Mapped[float | None] = mapped_column(default=None)  # None: unpriced (or no usage)
+    usage_estimated: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
