@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
     spa_dir: Path = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+    # Where alembic.ini and alembic/ live: the repository root, or /app in the container image.
+    alembic_dir: Path = Path(__file__).resolve().parents[2]
 
     @field_validator("openai_models", "cors_origins", mode="before")
     @classmethod
