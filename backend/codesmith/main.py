@@ -82,14 +82,14 @@ def _mount_spa(app: FastAPI, spa_dir: Path) -> None:
     async def not_found(request: Request, exc: Exception) -> Response:
         path = request.url.path
         is_api = path == "/api" or path.startswith("/api/")
-        if request.method in {"GET", "HEAD"} and not is_api and isinstance(exc, StarletteHTTPException):
-            if exc.status_code == 404:
-                if index.exists():
-                    return _spa_file(spa_dir, path.lstrip("/")) or FileResponse(
-                        index, headers={"Cache-Control": "no-cache"}
-                    )
-                if path == "/":
-                    return RedirectResponse("/docs")
+        is_page = request.method in {"GET", "HEAD"} and not is_api
+        if is_page and isinstance(exc, StarletteHTTPException) and exc.status_code == 404:
+            if index.exists():
+                return _spa_file(spa_dir, path.lstrip("/")) or FileResponse(
+                    index, headers={"Cache-Control": "no-cache"}
+                )
+            if path == "/":
+                return RedirectResponse("/docs")
         return await http_error_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, not_found)
