@@ -53,6 +53,7 @@ class Behaviour:
     require_key: str | None = None
     models: list[str] = field(default_factory=lambda: ["fake-coder"])
     lora_status: int = 200
+    models_redirect: str | None = None  # answer GET /v1/models with a 307 to this URL
     # When set, answers come from the last user message's directive: "[[reply:not_code]]",
     # "[[reply:prose]]", "[[reply:long]]" (for E2E tests that cannot reach this object).
     directives: bool = True
@@ -84,6 +85,7 @@ class FakeUpstream:
         self.behaviour = behaviour or Behaviour()
         self.requests: list[dict[str, Any]] = []  # every chat request body, in order
         self.lora_calls: list[tuple[str, dict[str, Any]]] = []
+        self.models_requests = 0  # GET /v1/models calls received
         self.chat_attempts = 0
         self.active_streams = 0
         self.url = ""
@@ -135,6 +137,9 @@ class FakeUpstream:
 
     # -- endpoints ---------------------------------------------------------------------------
     async def list_models(self, request: Request) -> Response:
+        self.models_requests += 1
+        if self.behaviour.models_redirect:
+            return Response(status_code=307, headers={"Location": self.behaviour.models_redirect})
         if (denied := self._unauthorized(request)) is not None:
             return denied
         data = [

@@ -3,20 +3,49 @@ of a model id into an endpoint the LLM client can call."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
+import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+import httpx2 as httpx
+import openai
+import orjson
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.config import Settings
-from codesmith.errors import MissingProviderKey, ModelUnavailable, NotFound
+from codesmith.db import utcnow
+from codesmith.errors import (
+    AppError,
+    Forbidden,
+    MissingProviderKey,
+    ModelUnavailable,
+    NotFound,
+    UpstreamError,
+    UpstreamUnauthorized,
+    ValidationFailed,
+)
+from codesmith.llm import ssrf
+from codesmith.llm.client import ChatClient
+from codesmith.llm.errors import map_exception, scrub
 from codesmith.llm.pricing import DEFAULT_CONTEXT_WINDOW, price_of
 from codesmith.llm.types import Endpoint
+from codesmith.models.schemas import ModelCheck, ModelCreate, ModelPublic, ModelStatus, ModelUpdate
 from codesmith.models.tables import Model
+from codesmith.pagination import Page
 from codesmith.security import Keyring
 from codesmith.users import service as users
 from codesmith.users.tables import User
+
+logger = logging.getLogger("codesmith.models")
+
+# Loading an adapter may first download it from the Hugging Face hub.
+LORA_TIMEOUT_SECONDS = 300.0
+MAX_NAMES_IN_DETAIL = 10
 
 _SYSTEM_NAMESPACE = uuid.UUID("6f1c7c1e-58a4-4d1e-9a55-2d0f3c1b9a10")
 
@@ -106,7 +135,8 @@ def endpoint_for(model: Model, user: User, keyring: Keyring, settings: Settings)
 
 
 async def sync_settings_models(session: AsyncSession, settings: Settings) -> None:
-    """Upsert the OpenAI models named in CODESMITH_OPENAI_MODELS as system models (prices from the table)."""
+    """Upsert the OpenAI models named in CODESMITH_OPENAI_MODELS as system models (prices from the table),
+    and choose the default model."""
     for name in settings.openai_models:
         price = price_of(name)
         model_id = system_model_id("openai", name)
@@ -119,3 +149,333 @@ async def sync_settings_models(session: AsyncSession, settings: Settings) -> Non
         model.input_cost_per_mtok = price.input_per_mtok if price else None
         model.output_cost_per_mtok = price.output_per_mtok if price else None
     await session.flush()
+    await choose_default(session, settings)
+
+
+async def choose_default(session: AsyncSession, settings: Settings, first_vllm_id: str | None = None) -> None:
+    """Mark one system model the default: the vLLM server's first answering model when vLLM is configured
+    (first_vllm_id: the first one it just listed), else the first of CODESMITH_OPENAI_MODELS."""
+    system = list((await session.execute(select(Model).where(Model.owner_id.is_(None)))).scalars())
+    chosen = _pick_default(system, settings, first_vllm_id)
+    if chosen is None:
+        return  # nothing better: keep the current default
+    for model in system:
+        if model.is_default != (model is chosen):
+            model.is_default = model is chosen
+    await session.flush()
+
+
+def _pick_default(system: list[Model], settings: Settings, first_vllm_id: str | None) -> Model | None:
+    by_id = {model.id: model for model in system}
+    if settings.vllm_base_url:
+        if first_vllm_id in by_id:
+            return by_id[first_vllm_id]
+        answering = [m for m in system if m.source == "vllm" and m.status == "ok"]
+        if answering:
+            return min(answering, key=lambda m: (m.created_at, m.model))
+    for name in settings.openai_models:
+        if (model := by_id.get(system_model_id("openai", name))) is not None:
+            return model
+    return None
+
+
+# -- the API's view ------------------------------------------------------------------------------
+def to_public(model: Model) -> ModelPublic:
+    return ModelPublic(
+        id=model.id,
+        name=model.name,
+        provider=model.provider,
+        model=model.model,
+        base_url=model.base_url,
+        context_window=model.context_window,
+        input_cost_per_mtok=model.input_cost_per_mtok,
+        output_cost_per_mtok=model.output_cost_per_mtok,
+        priced=model.input_cost_per_mtok is not None and model.output_cost_per_mtok is not None,
+        owner="system" if model.owner_id is None else "user",
+        is_default=model.is_default,
+        has_api_key=model.api_key_encrypted is not None,
+        lora_adapter=model.lora_adapter,
+        status=model.status,
+        checked_at=model.checked_at,
+    )
+
+
+async def list_visible(session: AsyncSession, user: User, *, limit: int, cursor: str | None) -> Page[ModelPublic]:
+    """System models first (the default first), then the caller's own, newest first.
+
+    A user has few models, so the page is cut from the sorted list; the cursor is an offset.
+    """
+    rows = sorted((await session.execute(select(Model).where(visible_to(user)))).scalars(), key=_listing_key)
+    start = _decode_offset(cursor)
+    end = start + limit
+    return Page(
+        items=[to_public(model) for model in rows[start:end]],
+        next_cursor=_encode_offset(end) if end < len(rows) else None,
+    )
+
+
+def _listing_key(model: Model) -> tuple[int, int, float, str]:
+    stamp = model.created_at.timestamp()
+    if model.owner_id is None:
+        return (0, 0 if model.is_default else 1, stamp, model.name)
+    return (1, 0, -stamp, model.name)
+
+
+def _encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"offset": offset})).decode().rstrip("=")
+
+
+def _decode_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        offset = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["offset"]
+    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+        offset = None
+    if not isinstance(offset, int) or offset < 0:
+        raise ValidationFailed("The cursor is not valid.", loc=["query", "cursor"])
+    return offset
+
+
+async def get_editable(session: AsyncSession, user: User, model_id: str) -> Model:
+    """A model the caller may change: their own, or (administrators) a system model."""
+    model = await get_visible(session, user, model_id)
+    if model.owner_id is None and not user.is_admin:
+        raise Forbidden("System models can only be changed by an administrator.")
+    return model
+
+
+# -- registration --------------------------------------------------------------------------------
+async def create(
+    session: AsyncSession,
+    user: User,
+    keyring: Keyring,
+    settings: Settings,
+    llm: ChatClient,
+    data: ModelCreate,
+) -> Model:
+    """Register a model; with a LoRA adapter, its server loads it first (nothing is stored if that fails)."""
+    if data.system and not user.is_admin:
+        raise Forbidden("Only an administrator can add system models.")
+    _check_shape(data.provider, data.base_url, data.lora_adapter, settings, system=data.system)
+    if data.base_url:
+        await ssrf.check_base_url(data.base_url, allow_private=settings.allow_private_model_hosts)
+    price = price_of(data.model) if data.provider == "openai" else None
+    model = Model(
+        owner_id=None if data.system else user.id,
+        source="admin" if data.system else "user",
+        name=data.name,
+        provider=data.provider,
+        model=data.model,
+        base_url=data.base_url,
+        api_key_encrypted=keyring.encrypt(data.api_key.strip()) if data.api_key else None,
+        context_window=data.context_window or (price.context_window if price else DEFAULT_CONTEXT_WINDOW),
+        input_cost_per_mtok=_given_or(data.input_cost_per_mtok, price.input_per_mtok if price else None),
+        output_cost_per_mtok=_given_or(data.output_cost_per_mtok, price.output_per_mtok if price else None),
+        lora_adapter=data.lora_adapter,
+        is_default=False,
+        status="unknown",
+    )
+    _check_prices(model)
+    if data.lora_adapter:
+        await load_lora(llm, endpoint_for(model, user, keyring, settings), data.lora_adapter)
+        model.status, model.checked_at = "ok", utcnow()
+    session.add(model)
+    await session.flush()
+    return model
+
+
+def _given_or(given: float | None, known: float | None) -> float | None:
+    return given if given is not None else known
+
+
+def _check_shape(
+    provider: str, base_url: str | None, lora_adapter: str | None, settings: Settings, *, system: bool
+) -> None:
+    if provider == "openai":
+        if base_url is not None:
+            # An OpenAI model may be used with the server's own key: it must only ever go to OpenAI.
+            raise ValidationFailed(
+                "An openai model always uses the server's OpenAI URL; register any other server "
+                "as provider openai_compatible.",
+                loc=["body", "base_url"],
+            )
+        if lora_adapter is not None:
+            raise ValidationFailed(
+                "LoRA adapters are loaded by a vLLM server: use provider vllm or openai_compatible.",
+                loc=["body", "lora_adapter"],
+            )
+        return
+    if base_url is None and not (system and provider == "vllm" and settings.vllm_base_url):
+        raise ValidationFailed(
+            f"A {provider} model needs the server's base_url (such as http://vllm:8000/v1).",
+            loc=["body", "base_url"],
+        )
+
+
+def _check_prices(model: Model) -> None:
+    if (model.input_cost_per_mtok is None) != (model.output_cost_per_mtok is None):
+        raise ValidationFailed(
+            "Give both input_cost_per_mtok and output_cost_per_mtok, or neither (an unpriced model).",
+            loc=["body", "output_cost_per_mtok" if model.output_cost_per_mtok is None else "input_cost_per_mtok"],
+        )
+
+
+async def update(
+    session: AsyncSession, user: User, keyring: Keyring, settings: Settings, model_id: str, data: ModelUpdate
+) -> Model:
+    """Change the fields given; a new server or upstream model name resets the model's status."""
+    model = await get_editable(session, user, model_id)
+    given = data.model_fields_set
+    for field in ("name", "model", "context_window"):
+        if field in given and getattr(data, field) is None:
+            raise ValidationFailed(f"{field} cannot be null.", loc=["body", field])
+    moved = ("base_url" in given and data.base_url != model.base_url) or (
+        data.model is not None and data.model != model.model
+    )
+    if moved and model.lora_adapter:
+        raise ValidationFailed(
+            "A LoRA model's server and name cannot change: delete it and register it again.",
+            loc=["body", "base_url" if "base_url" in given else "model"],
+        )
+    if "base_url" in given and data.base_url != model.base_url:
+        _check_shape(model.provider, data.base_url, None, settings, system=model.owner_id is None)
+        if data.base_url:
+            await ssrf.check_base_url(data.base_url, allow_private=settings.allow_private_model_hosts)
+        model.base_url = data.base_url
+    _apply_changes(model, data, given, keyring)
+    _check_prices(model)
+    if moved:
+        model.status, model.checked_at = "unknown", None
+    await session.flush()
+    return model
+
+
+def _apply_changes(model: Model, data: ModelUpdate, given: set[str], keyring: Keyring) -> None:
+    if data.name is not None:
+        model.name = data.name
+    if data.model is not None:
+        model.model = data.model
+    if data.context_window is not None:
+        model.context_window = data.context_window
+    if "api_key" in given:
+        model.api_key_encrypted = keyring.encrypt(data.api_key.strip()) if data.api_key else None
+    if "input_cost_per_mtok" in given:
+        model.input_cost_per_mtok = data.input_cost_per_mtok
+    if "output_cost_per_mtok" in given:
+        model.output_cost_per_mtok = data.output_cost_per_mtok
+
+
+async def delete(
+    session: AsyncSession, user: User, keyring: Keyring, settings: Settings, llm: ChatClient, model_id: str
+) -> None:
+    """Delete a model (its LoRA adapter is unloaded, best effort); history keeps the model's name."""
+    model = await get_editable(session, user, model_id)
+    if model.lora_adapter:
+        await _unload_quietly(llm, model, user, keyring, settings)
+    was_default = model.is_default
+    await session.delete(model)
+    await session.flush()
+    if was_default:
+        await choose_default(session, settings)
+
+
+# -- checking ------------------------------------------------------------------------------------
+async def check(
+    session: AsyncSession, user: User, keyring: Keyring, settings: Settings, llm: ChatClient, model_id: str
+) -> ModelCheck:
+    """Ask the model's server for its model list; the result is stored on the model.
+
+    A system model's status is shared by everyone, so only an administrator's check updates it
+    (a user's own OpenAI key says nothing about the model for others).
+    """
+    model = await get_visible(session, user, model_id)
+    try:
+        endpoint = endpoint_for(model, user, keyring, settings)
+    except ModelUnavailable as exc:  # no server configured: nothing to ask
+        result = ModelCheck(status="unreachable", latency_ms=None, detail=exc.detail)
+    else:
+        result = await probe(llm, endpoint)
+    if model.owner_id is not None or user.is_admin:
+        model.status, model.checked_at = result.status, utcnow()
+        await session.flush()
+    return result
+
+
+async def probe(llm: ChatClient, endpoint: Endpoint) -> ModelCheck:
+    started = time.perf_counter()
+    try:
+        entries = await llm.list_models(endpoint)
+    except AppError as exc:
+        status: ModelStatus = "unauthorized" if isinstance(exc, UpstreamUnauthorized) else "unreachable"
+        latency = _elapsed_ms(started) if status == "unauthorized" else None
+        return ModelCheck(status=status, latency_ms=latency, detail=exc.detail)
+    latency = _elapsed_ms(started)
+    names = [str(entry.get("id")) for entry in entries if entry.get("id")]
+    if endpoint.model in names:
+        return ModelCheck(status="ok", latency_ms=latency, detail=f"The server answers and serves {endpoint.model}.")
+    listed = ", ".join(names[:MAX_NAMES_IN_DETAIL]) or "none"
+    more = f" and {len(names) - MAX_NAMES_IN_DETAIL} more" if len(names) > MAX_NAMES_IN_DETAIL else ""
+    return ModelCheck(
+        status="model_not_found",
+        latency_ms=latency,
+        detail=f"The server answers but does not serve {endpoint.model}; it lists: {listed}{more}.",
+    )
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+# -- LoRA adapters -------------------------------------------------------------------------------
+async def load_lora(llm: ChatClient, endpoint: Endpoint, adapter: str) -> None:
+    """Ask the vLLM server to load the adapter under the endpoint's model name (needs runtime LoRA updating)."""
+    await _lora_call(llm, endpoint, "load_lora_adapter", {"lora_name": endpoint.model, "lora_path": adapter})
+
+
+async def unload_lora(llm: ChatClient, endpoint: Endpoint) -> None:
+    await _lora_call(llm, endpoint, "unload_lora_adapter", {"lora_name": endpoint.model})
+
+
+async def _unload_quietly(llm: ChatClient, model: Model, user: User, keyring: Keyring, settings: Settings) -> None:
+    # A server that is down or already forgot the adapter must not keep a user from deleting the model.
+    try:
+        await unload_lora(llm, endpoint_for(model, user, keyring, settings))
+    except AppError as exc:
+        logger.warning(
+            "LoRA adapter unload failed; deleting the model anyway",
+            extra={"model_id": model.id, "code": exc.code, "detail": exc.detail},
+        )
+
+
+async def _lora_call(llm: ChatClient, endpoint: Endpoint, action: str, body: dict[str, str]) -> None:
+    # vLLM serves these beside the OpenAI routes: {root}/v1/load_lora_adapter.
+    url = f"{endpoint.root_url}/v1/{action}"
+    try:
+        await llm.sdk(endpoint).post(url, cast_to=httpx.Response, body=body, options={"timeout": LORA_TIMEOUT_SECONDS})
+    except openai.APIStatusError as exc:
+        raise _lora_refused(exc, endpoint, action) from None
+    except Exception as exc:  # connection failures, timeouts, a refused address: the contract's codes
+        raise map_exception(exc, endpoint.api_key) from None
+
+
+def _lora_refused(exc: openai.APIStatusError, endpoint: Endpoint, action: str) -> AppError:
+    verb = "load" if action.startswith("load") else "unload"
+    if exc.status_code in (401, 403):
+        return UpstreamUnauthorized("The model server rejected the API key when asked to load the LoRA adapter.")
+    if exc.status_code in (404, 405):
+        return UpstreamError(
+            "The model server does not offer runtime LoRA loading: start vLLM with --enable-lora and "
+            "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True."
+        )
+    message = scrub(_message_of(exc.body) or f"HTTP {exc.status_code}", endpoint.api_key)
+    return UpstreamError(f"The model server refused to {verb} the LoRA adapter (HTTP {exc.status_code}): {message}")
+
+
+def _message_of(body: Any) -> str | None:
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("detail") or "") or None
+        return str(error)
+    return str(body) if body else None
