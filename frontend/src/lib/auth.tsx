@@ -1,0 +1,65 @@
+/** Who is signed in: the token store seen from React, plus sign-in, sign-up and sign-out. */
+import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
+import { api, unwrap } from "../api/client";
+import type { TokenResponse, User } from "../api/types";
+import { getToken, setToken, subscribeToken } from "./authStore";
+import { queryClient } from "./queryClient";
+
+interface AuthContextValue {
+  token: string | null;
+  signIn: (email: string, password: string) => Promise<void>;
+  signUp: (email: string, password: string, openaiKey?: string) => Promise<User>;
+  signOut: () => void;
+}
+
+const AuthContext = createContext<AuthContextValue | null>(null);
+
+export async function requestToken(email: string, password: string): Promise<TokenResponse> {
+  return unwrap(
+    api.POST("/api/v1/auth/token", {
+      body: { username: email, password, scope: "" },
+      bodySerializer: (body) => new URLSearchParams(body as Record<string, string>),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    }),
+  );
+}
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const token = useSyncExternalStore(subscribeToken, getToken, getToken);
+
+  // Whoever signs in next must not see the previous user's cached data.
+  useEffect(() => {
+    if (!token) queryClient.clear();
+  }, [token]);
+
+  const signIn = useCallback(async (email: string, password: string) => {
+    const answer = await requestToken(email, password);
+    queryClient.clear();
+    setToken(answer.access_token);
+  }, []);
+
+  const signUp = useCallback(async (email: string, password: string, openaiKey?: string) => {
+    const key = openaiKey?.trim();
+    return unwrap(
+      api.POST("/api/v1/auth/register", { body: { email, password, ...(key ? { openai_api_key: key } : {}) } }),
+    );
+  }, []);
+
+  const signOut = useCallback(() => setToken(null), []);
+
+  const value = useMemo(() => ({ token, signIn, signUp, signOut }), [token, signIn, signUp, signOut]);
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthContextValue {
+  const value = useContext(AuthContext);
+  if (!value) throw new Error("useAuth outside AuthProvider");
+  return value;
+}
+
+/** Where to go after sign-in: only a path inside this app (never `//evil.example`). */
+export function safeNextPath(next: string | null): string {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
+  if (next.startsWith("/sign-in") || next.startsWith("/sign-up")) return "/";
+  return next;
+}

@@ -1,0 +1,295 @@
+/**
+ * Running generations, kept outside React so a stream survives route changes (new page → conversation)
+ * and several views can watch it. Finished answers are written into the TanStack Query cache.
+ */
+import { useSyncExternalStore } from "react";
+import { api, unwrap } from "../api/client";
+import { ApiError, isApiError } from "../api/errors";
+import { keys } from "../api/queries";
+import type { Conversation, Message, StartEvent } from "../api/types";
+import { queryClient } from "./queryClient";
+import { generationEvents, type GenerationEvent } from "./sse";
+
+export interface LiveGeneration {
+  conversationId: string;
+  messageId: string;
+  parentId: string | null;
+  text: string;
+  /** "connecting" until the first event of a (re-)attached stream arrives. */
+  phase: "connecting" | "streaming";
+}
+
+const live = new Map<string, LiveGeneration>();
+const controllers = new Map<string, AbortController>();
+const listeners = new Set<() => void>();
+let snapshot = new Map(live);
+
+function publish(): void {
+  snapshot = new Map(live);
+  listeners.forEach((listener) => listener());
+}
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** The live state of one message, or undefined when nothing streams for it in this tab. */
+export function useLiveGeneration(messageId: string | undefined): LiveGeneration | undefined {
+  return useSyncExternalStore(
+    subscribe,
+    () => (messageId ? snapshot.get(messageId) : undefined),
+    () => undefined,
+  );
+}
+
+export function isLive(messageId: string): boolean {
+  return live.has(messageId);
+}
+
+const base = "/api/v1/conversations";
+const MAX_REATTACHES = 3;
+
+/**
+ * Starts a generation (create, feedback or regenerate with `stream: true`). Resolves with the `start`
+ * event; rejects with an ApiError when the server refuses the request before it starts.
+ * The rest of the stream keeps running in the background.
+ */
+export function startGeneration(
+  path: string,
+  body: Record<string, unknown>,
+  onStart?: (start: StartEvent) => void,
+): Promise<StartEvent> {
+  return new Promise<StartEvent>((resolve, reject) => {
+    const controller = new AbortController();
+    const state: { started: StartEvent | null } = { started: null };
+    const events = generationEvents(path, { body: { ...body, stream: true }, signal: controller.signal });
+    void consume(events, {
+      controller,
+      onStart: (start) => {
+        state.started = start;
+        onStart?.(start);
+        resolve(start);
+      },
+    })
+      .then((outcome) => {
+        const started = state.started;
+        if (started) return finishOrReattach(started.conversation_id, started.message_id, outcome);
+        reject(
+          outcome.kind === "error"
+            ? new ApiError({ status: 422, code: outcome.code, detail: outcome.detail })
+            : new ApiError({ status: 0, code: "network_error", detail: "The stream ended before the answer started." }),
+        );
+      })
+      .catch((error: unknown) => {
+        const started = state.started;
+        if (!started) reject(error);
+        else void finishOrReattach(started.conversation_id, started.message_id, { kind: "dropped" });
+      });
+  });
+}
+
+/** Re-attaches to a generation that runs on the server (after a reload, or a dropped connection). */
+export function attachGeneration(conversationId: string, messageId: string, lastEventId: string | null = null): void {
+  if (controllers.has(messageId)) return;
+  void reattach(conversationId, messageId, lastEventId, 0);
+}
+
+async function reattach(conversationId: string, messageId: string, lastEventId: string | null, attempt: number): Promise<void> {
+  const controller = new AbortController();
+  const previous = live.get(messageId);
+  live.set(messageId, {
+    conversationId,
+    messageId,
+    parentId: previous?.parentId ?? null,
+    text: previous?.text ?? cachedMessage(conversationId, messageId)?.content ?? "",
+    phase: "connecting",
+  });
+  publish();
+  const path = `${base}/${conversationId}/messages/${messageId}/stream`;
+  let outcome: Outcome;
+  try {
+    outcome = await consume(generationEvents(path, { signal: controller.signal, lastEventId }), {
+      controller,
+      messageId,
+      replayFirstDelta: true,
+    });
+  } catch (error) {
+    outcome = isApiError(error) && error.status !== 0 ? { kind: "gone" } : { kind: "dropped" };
+  }
+  await finishOrReattach(conversationId, messageId, outcome, attempt + 1);
+}
+
+/** Stops a generation: the server keeps the partial answer as `cancelled`. */
+export async function stopGeneration(conversationId: string, messageId: string): Promise<void> {
+  try {
+    const message = await unwrap(
+      api.POST("/api/v1/conversations/{conversation_id}/messages/{message_id}/cancel", {
+        params: { path: { conversation_id: conversationId, message_id: messageId } },
+      }),
+    );
+    upsertMessage(conversationId, message);
+  } finally {
+    controllers.get(messageId)?.abort();
+    forget(messageId);
+    void queryClient.invalidateQueries({ queryKey: keys.conversation(conversationId) });
+  }
+}
+
+type Outcome =
+  | { kind: "done"; message: Message }
+  | { kind: "error"; code: string; detail: string }
+  | { kind: "dropped"; lastEventId?: string | null }
+  | { kind: "aborted" }
+  | { kind: "gone" };
+
+interface ConsumeOptions {
+  controller: AbortController;
+  messageId?: string;
+  onStart?: (start: StartEvent) => void;
+  /** A re-attached stream first sends the whole content so far as one delta. */
+  replayFirstDelta?: boolean;
+}
+
+async function consume(events: AsyncGenerator<GenerationEvent>, options: ConsumeOptions): Promise<Outcome> {
+  let messageId = options.messageId;
+  let lastEventId: string | null = null;
+  let firstDelta = true;
+  if (messageId) controllers.set(messageId, options.controller);
+  try {
+    for await (const event of events) {
+      lastEventId = event.id ?? lastEventId;
+      switch (event.type) {
+        case "start": {
+          messageId = event.data.message_id;
+          controllers.set(messageId, options.controller);
+          live.set(messageId, {
+            conversationId: event.data.conversation_id,
+            messageId,
+            parentId: event.data.parent_id,
+            text: "",
+            phase: "streaming",
+          });
+          publish();
+          options.onStart?.(event.data);
+          break;
+        }
+        case "delta": {
+          const current = messageId ? live.get(messageId) : undefined;
+          if (!current) break;
+          const replace = options.replayFirstDelta && firstDelta && event.data.text.startsWith(current.text);
+          live.set(current.messageId, {
+            ...current,
+            text: replace ? event.data.text : current.text + event.data.text,
+            phase: "streaming",
+          });
+          firstDelta = false;
+          publish();
+          break;
+        }
+        case "done":
+          return { kind: "done", message: event.data };
+        case "error":
+          return { kind: "error", code: event.data.code, detail: event.data.detail };
+      }
+    }
+    return { kind: "dropped", lastEventId };
+  } catch (error) {
+    if (options.controller.signal.aborted) return { kind: "aborted" };
+    if (!messageId) throw error;
+    return { kind: "dropped", lastEventId };
+  }
+}
+
+async function finishOrReattach(conversationId: string, messageId: string, outcome: Outcome, attempt = 0): Promise<void> {
+  controllers.delete(messageId);
+  switch (outcome.kind) {
+    case "done":
+      upsertMessage(conversationId, outcome.message);
+      forget(messageId);
+      refreshLists();
+      return;
+    case "error": {
+      const partial = live.get(messageId)?.text;
+      patchMessage(conversationId, messageId, (message) => ({
+        ...message,
+        content: partial ?? message.content,
+        status: outcome.code === "not_a_code_request" || outcome.code === "no_code_in_answer" ? "rejected" : "failed",
+        error: { code: outcome.code, detail: outcome.detail },
+      }));
+      forget(messageId);
+      void queryClient.invalidateQueries({ queryKey: keys.conversation(conversationId) });
+      refreshLists();
+      return;
+    }
+    case "dropped":
+      if (attempt < MAX_REATTACHES && live.has(messageId)) {
+        await delay(500 * 2 ** attempt);
+        if (live.has(messageId)) return reattach(conversationId, messageId, outcome.lastEventId ?? null, attempt);
+      }
+      forget(messageId);
+      void queryClient.invalidateQueries({ queryKey: keys.conversation(conversationId) });
+      return;
+    case "aborted":
+    case "gone":
+      forget(messageId);
+      void queryClient.invalidateQueries({ queryKey: keys.conversation(conversationId) });
+  }
+}
+
+function forget(messageId: string): void {
+  controllers.delete(messageId);
+  if (live.delete(messageId)) publish();
+}
+
+function refreshLists(): void {
+  void queryClient.invalidateQueries({ queryKey: ["conversations"] });
+  void queryClient.invalidateQueries({ queryKey: ["snippets"] });
+  void queryClient.invalidateQueries({ queryKey: ["usage"] });
+}
+
+function cachedMessage(conversationId: string, messageId: string): Message | undefined {
+  return queryClient
+    .getQueryData<Conversation>(keys.conversation(conversationId))
+    ?.messages.find((message) => message.id === messageId);
+}
+
+/** Puts a message into the cached conversation, replacing the one with its id. */
+export function upsertMessage(conversationId: string, message: Message): void {
+  queryClient.setQueryData<Conversation>(keys.conversation(conversationId), (old) => {
+    if (!old) return old;
+    const exists = old.messages.some((item) => item.id === message.id);
+    return {
+      ...old,
+      messages: exists
+        ? old.messages.map((item) => (item.id === message.id ? message : item))
+        : [...old.messages, message],
+    };
+  });
+}
+
+function patchMessage(conversationId: string, messageId: string, patch: (message: Message) => Message): void {
+  const message = cachedMessage(conversationId, messageId);
+  if (message) upsertMessage(conversationId, patch(message));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A message shell for the cache while its real row streams in. */
+export function placeholderMessage(fields: Partial<Message> & Pick<Message, "id" | "conversation_id" | "role">): Message {
+  return {
+    parent_id: null,
+    kind: fields.role === "user" ? "feedback" : "generation",
+    content: "",
+    status: fields.role === "user" ? "complete" : "streaming",
+    error: null,
+    model_id: null,
+    usage: null,
+    snippets: [],
+    created_at: new Date().toISOString(),
+    completed_at: null,
+    ...fields,
+  };
+}

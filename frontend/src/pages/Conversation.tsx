@@ -1,0 +1,499 @@
+/** A conversation: the request, the streamed answer, versions, feedback, stop and regenerate. */
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { ApiError, errorMessage } from "../api/errors";
+import { keys, useConversation, useDeleteConversation, useModels, useRenameConversation } from "../api/queries";
+import type { Conversation as ConversationData, Message, Model } from "../api/types";
+import { ConfirmDialog } from "../components/Dialog";
+import { Markdown } from "../components/Markdown";
+import { PromptBox } from "../components/PromptBox";
+import {
+  CheckIcon,
+  ChevronLeftIcon,
+  ChevronRightIcon,
+  CopyIcon,
+  EditIcon,
+  RefreshIcon,
+  StopIcon,
+  TrashIcon,
+} from "../components/icons";
+import { Alert, Button, Skeleton, Spinner, inputClass } from "../components/ui";
+import { copyText } from "../lib/clipboard";
+import { formatNumber, formatUsd, plural, timeAgo } from "../lib/format";
+import {
+  attachGeneration,
+  isLive,
+  placeholderMessage,
+  startGeneration,
+  stopGeneration,
+  upsertMessage,
+  useLiveGeneration,
+} from "../lib/generations";
+import { languageLabel } from "../lib/languages";
+import { adviceFor, type ErrorAdvice } from "../lib/problems";
+import { queryClient } from "../lib/queryClient";
+import { chooseMessage, visiblePath, type PathStep } from "../lib/tree";
+
+const RUNNING: Message["status"][] = ["pending", "streaming"];
+
+export default function Conversation() {
+  const { conversationId = "" } = useParams();
+  const conversation = useConversation(conversationId);
+  const models = useModels();
+
+  if (conversation.isPending) return <ThreadSkeleton />;
+  if (conversation.isError) {
+    const missing = conversation.error instanceof ApiError && conversation.error.status === 404;
+    return (
+      <div className="mx-auto max-w-3xl px-4 py-10">
+        <Alert
+          title={missing ? "This conversation does not exist" : "Could not load the conversation"}
+          action={
+            <Link to="/" className="font-medium underline">
+              Back to your work
+            </Link>
+          }
+        >
+          {missing ? "It may have been deleted." : errorMessage(conversation.error)}
+        </Alert>
+      </div>
+    );
+  }
+  return <Thread key={conversationId} conversation={conversation.data} models={models.data ?? []} />;
+}
+
+function ThreadSkeleton() {
+  return (
+    <div className="mx-auto w-full max-w-3xl px-4 py-8 sm:px-6" role="status" aria-label="Loading conversation">
+      <Skeleton className="h-6 w-2/3" />
+      <Skeleton className="ml-auto mt-8 h-16 w-3/4 rounded-2xl" />
+      <Skeleton className="mt-6 h-4 w-full" />
+      <Skeleton className="mt-2 h-4 w-5/6" />
+      <Skeleton className="mt-4 h-40 w-full rounded-xl" />
+    </div>
+  );
+}
+
+function Thread({ conversation, models }: { conversation: ConversationData; models: Model[] }) {
+  const [chosen, setChosen] = useState<Record<string, string>>({});
+  const [feedback, setFeedback] = useState("");
+  const [modelId, setModelId] = useState<string | null>(conversation.model_id);
+  const [sending, setSending] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const path = useMemo(() => visiblePath(conversation.messages, chosen), [conversation.messages, chosen]);
+  const last = path.at(-1)?.message;
+  const running = conversation.messages.find((message) => RUNNING.includes(message.status));
+  const bottom = useRef<HTMLDivElement>(null);
+  const follow = useFollowBottom(bottom);
+
+  // Re-attach to a generation that runs on the server (after a reload or from another tab).
+  useEffect(() => {
+    for (const message of conversation.messages) {
+      if (message.role === "assistant" && RUNNING.includes(message.status) && !isLive(message.id)) {
+        attachGeneration(conversation.id, message.id);
+      }
+    }
+  }, [conversation.id, conversation.messages]);
+
+  const show = useCallback(
+    (messageId: string) => {
+      const messages = queryClient.getQueryData<ConversationData>(keys.conversation(conversation.id))?.messages ?? [];
+      setChosen((current) => chooseMessage(messages, messageId, current));
+    },
+    [conversation.id],
+  );
+
+  async function run(action: () => Promise<unknown>) {
+    setActionError(null);
+    follow.stick();
+    try {
+      await action();
+    } catch (error) {
+      setActionError(error);
+    }
+  }
+
+  function regenerate(message: Message) {
+    void run(() =>
+      startGeneration(
+        `/api/v1/conversations/${conversation.id}/messages/${message.id}/regenerate`,
+        modelId ? { model_id: modelId } : {},
+        (start) => {
+          upsertMessage(
+            conversation.id,
+            placeholderMessage({ id: start.message_id, conversation_id: conversation.id, role: "assistant", parent_id: start.parent_id, model_id: start.model_id }),
+          );
+          show(start.message_id);
+        },
+      ),
+    );
+  }
+
+  function sendFeedback() {
+    const content = feedback.trim();
+    const parent = [...path].reverse().find((step) => step.message.role === "assistant")?.message;
+    setSending(true);
+    void run(async () => {
+      try {
+        await startGeneration(
+          `/api/v1/conversations/${conversation.id}/messages`,
+          { content, ...(parent ? { parent_id: parent.id } : {}), ...(modelId ? { model_id: modelId } : {}) },
+          (start) => {
+            const userId = start.parent_id ?? `${start.message_id}-feedback`;
+            upsertMessage(conversation.id, placeholderMessage({ id: userId, conversation_id: conversation.id, role: "user", kind: "feedback", parent_id: parent?.id ?? null, content }));
+            upsertMessage(
+              conversation.id,
+              placeholderMessage({ id: start.message_id, conversation_id: conversation.id, role: "assistant", parent_id: userId, model_id: start.model_id }),
+            );
+            show(start.message_id);
+            setFeedback("");
+          },
+        );
+      } finally {
+        setSending(false);
+      }
+    });
+  }
+
+  return (
+    <div className="flex min-h-full flex-col">
+      <ThreadHeader conversation={conversation} models={models} />
+      <ol className="mx-auto w-full max-w-3xl flex-1 space-y-6 px-4 pb-6 pt-2 sm:px-6" aria-label="Messages">
+        {path.map((step) => (
+          <li key={step.message.id}>
+            {step.message.role === "user" ? (
+              <UserMessage step={step} onSwitch={show} />
+            ) : (
+              <AssistantMessage
+                step={step}
+                models={models}
+                isLast={step.message.id === last?.id}
+                onSwitch={show}
+                onRegenerate={regenerate}
+                onStop={(message) => void run(() => stopGeneration(conversation.id, message.id))}
+                busy={Boolean(running)}
+              />
+            )}
+          </li>
+        ))}
+        <div ref={bottom} aria-hidden="true" />
+      </ol>
+      <div className="sticky bottom-0 border-t border-zinc-200/70 bg-white/90 px-4 pb-4 pt-3 backdrop-blur sm:px-6 dark:border-zinc-800/70 dark:bg-zinc-950/90">
+        <div className="mx-auto max-w-3xl">
+          {actionError ? <ActionError error={actionError} onDismiss={() => setActionError(null)} /> : null}
+          {running ? (
+            <div className="mb-2 flex items-center justify-center">
+              <Button size="sm" onClick={() => void run(() => stopGeneration(conversation.id, running.id))} aria-label="Stop generating">
+                <StopIcon /> Stop generating
+              </Button>
+            </div>
+          ) : null}
+          <PromptBox
+            label="Feedback on the answer"
+            value={feedback}
+            onChange={setFeedback}
+            onSubmit={sendFeedback}
+            busy={sending}
+            sendBlocked={Boolean(running)}
+            minRows={1}
+            submitLabel="Send"
+            placeholder={running ? "Wait for the answer, or stop it…" : "Ask for a change: “add type hints”, “handle empty input”, “use asyncio”…"}
+            toolbar={models.length > 1 ? <CompactModelSelect models={models} value={modelId} onChange={setModelId} /> : null}
+          />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** Keeps the newest text in view while streaming, unless the user scrolled up to read. */
+function useFollowBottom(bottom: React.RefObject<HTMLDivElement | null>) {
+  const stuck = useRef(true);
+  useEffect(() => {
+    const scroller = document.getElementById("main");
+    if (!scroller) return;
+    const onScroll = () => {
+      stuck.current = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+    };
+    scroller.addEventListener("scroll", onScroll, { passive: true });
+    return () => scroller.removeEventListener("scroll", onScroll);
+  }, []);
+  useLayoutEffect(() => {
+    const element = bottom.current;
+    if (!element || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      if (stuck.current) element.scrollIntoView({ block: "end" });
+    });
+    const list = element.parentElement;
+    if (list) observer.observe(list);
+    return () => observer.disconnect();
+  }, [bottom]);
+  return {
+    stick: () => {
+      stuck.current = true;
+    },
+  };
+}
+
+function ThreadHeader({ conversation, models }: { conversation: ConversationData; models: Model[] }) {
+  const [editing, setEditing] = useState(false);
+  const [title, setTitle] = useState(conversation.title);
+  const [confirming, setConfirming] = useState(false);
+  const rename = useRenameConversation(conversation.id);
+  const remove = useDeleteConversation();
+  const navigate = useNavigate();
+  const model = models.find((item) => item.id === conversation.model_id);
+
+  function save() {
+    const next = title.trim();
+    if (next && next !== conversation.title) rename.mutate(next, { onSuccess: () => setEditing(false) });
+    else setEditing(false);
+  }
+
+  return (
+    <div className="mx-auto flex w-full max-w-3xl items-start gap-2 px-4 pb-2 pt-6 sm:px-6">
+      <div className="min-w-0 flex-1">
+        {editing ? (
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              save();
+            }}
+            className="flex gap-2"
+          >
+            <label htmlFor="title-input" className="sr-only">
+              Title
+            </label>
+            <input id="title-input" autoFocus value={title} maxLength={200} onChange={(e) => setTitle(e.target.value)} onKeyDown={(e) => e.key === "Escape" && setEditing(false)} className={inputClass} />
+            <Button type="submit" size="md" variant="primary" busy={rename.isPending}>
+              Save
+            </Button>
+          </form>
+        ) : (
+          <h1 className="truncate text-xl font-semibold tracking-tight">{conversation.title || "Untitled"}</h1>
+        )}
+        <p className="mt-1 text-xs text-zinc-500">
+          {model ? model.name : "Model removed"}
+          {conversation.language ? ` · ${languageLabel(conversation.language)}` : ""} · started {timeAgo(conversation.created_at)}
+        </p>
+      </div>
+      {!editing ? (
+        <Button size="sm" variant="ghost" onClick={() => { setTitle(conversation.title); setEditing(true); }} aria-label="Rename conversation">
+          <EditIcon />
+        </Button>
+      ) : null}
+      <Button size="sm" variant="ghost" onClick={() => setConfirming(true)} aria-label="Delete conversation">
+        <TrashIcon />
+      </Button>
+      <ConfirmDialog
+        open={confirming}
+        title="Delete this conversation?"
+        confirmLabel="Delete"
+        busy={remove.isPending}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => remove.mutate(conversation.id, { onSuccess: () => navigate("/", { replace: true }) })}
+        message={
+          <p>
+            <strong>This deletes {plural(conversation.messages.length, "message")}</strong> and their snippets, for good.
+            {remove.isError ? <span className="mt-2 block text-red-600">{errorMessage(remove.error)}</span> : null}
+          </p>
+        }
+      />
+    </div>
+  );
+}
+
+function VersionSwitcher({ step, onSwitch, noun }: { step: PathStep; onSwitch: (id: string) => void; noun: string }) {
+  if (step.siblings.length < 2) return null;
+  const previous = step.siblings[step.index - 1];
+  const next = step.siblings[step.index + 1];
+  return (
+    <div className="inline-flex items-center text-xs text-zinc-500" role="group" aria-label={`${noun} versions`}>
+      <button type="button" disabled={!previous} onClick={() => previous && onSwitch(previous.id)} className="rounded p-1 hover:bg-zinc-100 disabled:opacity-40 dark:hover:bg-zinc-800" aria-label={`Previous ${noun}`}>
+        <ChevronLeftIcon />
+      </button>
+      <span aria-live="polite" className="tabular-nums">
+        {step.index + 1}/{step.siblings.length}
+      </span>
+      <button type="button" disabled={!next} onClick={() => next && onSwitch(next.id)} className="rounded p-1 hover:bg-zinc-100 disabled:opacity-40 dark:hover:bg-zinc-800" aria-label={`Next ${noun}`}>
+        <ChevronRightIcon />
+      </button>
+    </div>
+  );
+}
+
+function UserMessage({ step, onSwitch }: { step: PathStep; onSwitch: (id: string) => void }) {
+  return (
+    <div className="flex flex-col items-end gap-1">
+      <span className="sr-only">{step.message.kind === "feedback" ? "Your feedback" : "Your request"}</span>
+      <div className="max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-indigo-600 px-4 py-2.5 text-[15px] leading-relaxed text-white shadow-sm">
+        {step.message.content}
+      </div>
+      <VersionSwitcher step={step} onSwitch={onSwitch} noun="message" />
+    </div>
+  );
+}
+
+interface AssistantMessageProps {
+  step: PathStep;
+  models: Model[];
+  isLast: boolean;
+  busy: boolean;
+  onSwitch: (id: string) => void;
+  onRegenerate: (message: Message) => void;
+  onStop: (message: Message) => void;
+}
+
+function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, onStop }: AssistantMessageProps) {
+  const { message } = step;
+  const live = useLiveGeneration(message.id);
+  const streaming = Boolean(live) || RUNNING.includes(message.status);
+  const text = live?.text ?? message.content;
+  const model = models.find((item) => item.id === message.model_id);
+  const [copied, setCopied] = useState(false);
+  const waiting = streaming && text.length === 0;
+
+  return (
+    <article aria-label="Answer" aria-busy={streaming} className="group">
+      {streaming || text ? (
+        <div className="min-h-12 text-[15px]">
+          {waiting ? (
+            <p className="flex items-center gap-2 text-sm text-zinc-500" role="status">
+              <Spinner /> {live?.phase === "connecting" ? "Reconnecting to the answer…" : "Writing…"}
+            </p>
+          ) : (
+            <Markdown>{text}</Markdown>
+          )}
+          {streaming && !waiting ? <span className="streaming-caret" aria-hidden="true" /> : null}
+        </div>
+      ) : null}
+      {!streaming ? <MessageOutcome message={message} onRegenerate={() => onRegenerate(message)} /> : null}
+      <div className="mt-2 flex min-h-8 flex-wrap items-center gap-1 text-xs text-zinc-500">
+        <VersionSwitcher step={step} onSwitch={onSwitch} noun="answer" />
+        {streaming ? (
+          <Button size="sm" variant="ghost" onClick={() => onStop(message)}>
+            <StopIcon /> Stop
+          </Button>
+        ) : (
+          <>
+            <Button
+              size="sm"
+              variant="ghost"
+              disabled={!message.content}
+              onClick={() => copyText(message.content).then(() => { setCopied(true); setTimeout(() => setCopied(false), 1500); })}
+              aria-label="Copy answer"
+            >
+              {copied ? <CheckIcon /> : <CopyIcon />} {copied ? "Copied" : "Copy"}
+            </Button>
+            {isLast || step.siblings.length > 1 ? (
+              <Button size="sm" variant="ghost" disabled={busy} onClick={() => onRegenerate(message)}>
+                <RefreshIcon /> Regenerate
+              </Button>
+            ) : null}
+          </>
+        )}
+        <span className="ml-auto flex flex-wrap gap-x-3">
+          {model ? <span>{model.name}</span> : null}
+          {message.usage ? (
+            <span title={`${formatNumber(message.usage.prompt_tokens)} prompt + ${formatNumber(message.usage.completion_tokens)} completion tokens`}>
+              {formatNumber(message.usage.prompt_tokens + message.usage.completion_tokens)} tokens
+              {message.usage.cost_usd !== null ? ` · ${formatUsd(message.usage.cost_usd)}` : ""}
+            </span>
+          ) : null}
+        </span>
+      </div>
+    </article>
+  );
+}
+
+function MessageOutcome({ message, onRegenerate }: { message: Message; onRegenerate: () => void }) {
+  if (message.status === "cancelled") {
+    return (
+      <p className="mt-3 rounded-lg bg-zinc-100 px-3 py-2 text-sm text-zinc-700 dark:bg-zinc-900 dark:text-zinc-300">
+        Stopped. {message.content ? "The partial answer is kept above." : ""} Regenerate to get a complete one.
+      </p>
+    );
+  }
+  const code = message.error?.code ?? (message.status === "interrupted" ? "interrupted" : null);
+  if (!code || message.status === "complete") return null;
+  const advice = adviceFor(code, message.error?.detail);
+  return <AdviceAlert advice={advice} detail={message.error?.detail} onRetry={advice.retry ? onRegenerate : undefined} />;
+}
+
+function AdviceAlert({ advice, detail, onRetry }: { advice: ErrorAdvice; detail?: string | null | undefined; onRetry?: (() => void) | undefined }) {
+  return (
+    <div className="mt-3">
+      <Alert
+        tone={advice.tone}
+        title={advice.title}
+        action={
+          onRetry || advice.link ? (
+            <>
+              {onRetry ? (
+                <Button size="sm" onClick={onRetry}>
+                  <RefreshIcon /> Regenerate
+                </Button>
+              ) : null}
+              {advice.link ? (
+                <Link to={advice.link.to} className="inline-flex h-8 items-center rounded-lg px-2.5 text-sm font-medium underline">
+                  {advice.link.label}
+                </Link>
+              ) : null}
+            </>
+          ) : undefined
+        }
+      >
+        <p>{advice.advice}</p>
+        {detail && detail !== advice.advice ? <p className="mt-1 text-xs opacity-80">Details: {detail}</p> : null}
+      </Alert>
+    </div>
+  );
+}
+
+function ActionError({ error, onDismiss }: { error: unknown; onDismiss: () => void }) {
+  const advice = error instanceof ApiError ? adviceFor(error.code, error.problem.detail, error.retryAfter) : null;
+  return (
+    <div className="mb-3">
+      <Alert
+        tone={advice?.tone ?? "red"}
+        title={advice?.title ?? "That did not work"}
+        action={
+          <>
+            {advice?.link ? (
+              <Link to={advice.link.to} className="font-medium underline">
+                {advice.link.label}
+              </Link>
+            ) : null}
+            <button type="button" onClick={onDismiss} className="font-medium underline">
+              Dismiss
+            </button>
+          </>
+        }
+      >
+        {advice?.advice ?? errorMessage(error)}
+      </Alert>
+    </div>
+  );
+}
+
+function CompactModelSelect({ models, value, onChange }: { models: Model[]; value: string | null; onChange: (id: string) => void }) {
+  return (
+    <>
+      <label htmlFor="feedback-model" className="sr-only">
+        Model for the next answer
+      </label>
+      <select
+        id="feedback-model"
+        value={value ?? ""}
+        onChange={(event) => onChange(event.target.value)}
+        className="h-8 max-w-[12rem] truncate rounded-lg border border-zinc-200 bg-transparent px-2 text-xs text-zinc-700 dark:border-zinc-700 dark:text-zinc-300"
+      >
+        {models.map((model) => (
+          <option key={model.id} value={model.id}>
+            {model.name}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}

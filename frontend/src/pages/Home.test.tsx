@@ -1,0 +1,68 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { json, mockApi, noContent } from "../test/api";
+import { conversation, message, page, user } from "../test/fixtures";
+import { renderApp } from "../test/render";
+
+afterEach(() => vi.unstubAllGlobals());
+
+const summary = { id: "c1", title: "Parse ISO dates", model_id: "m", language: "python", created_at: "2025-01-01T00:00:00Z", updated_at: "2025-01-01T00:00:00Z", preview: "def parse(s):" };
+
+describe("Home", () => {
+  it("asks before deleting and says how many messages go", async () => {
+    let items = [summary];
+    const detail = conversation([
+      message({ id: "r", role: "user", content: "x" }),
+      message({ id: "a1", parent_id: "r" }),
+      message({ id: "a2", parent_id: "r" }),
+      message({ id: "f", role: "user", parent_id: "a2" }),
+    ]);
+    const { requests } = mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/conversations": () => json(page(items)),
+      "GET /api/v1/conversations/:id": () => json(detail),
+      "DELETE /api/v1/conversations/:id": () => {
+        items = [];
+        return noContent();
+      },
+    });
+    renderApp("/");
+    const main = await screen.findByRole("main");
+    await userEvent.click(await within(main).findByRole("button", { name: "Delete “Parse ISO dates”" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(await within(dialog).findByText(/this deletes 4 messages/)).toBeInTheDocument();
+    await userEvent.click(within(dialog).getByRole("button", { name: "Delete" }));
+    await waitFor(() => expect(requests.some((r) => r.method === "DELETE" && r.url.endsWith("/conversations/c1"))).toBe(true));
+    expect(await within(main).findByText("No conversations yet")).toBeInTheDocument();
+  });
+
+  it("searches as the user types, once they pause, not on every key", async () => {
+    const { requests } = mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/conversations": (request) => {
+        const q = new URL(request.url).searchParams.get("q");
+        return json(page(q === "iso" ? [summary] : []));
+      },
+    });
+    renderApp("/");
+    const search = await screen.findByRole("searchbox", { name: "Search conversations" });
+    await userEvent.type(search, "iso");
+    expect(await within(screen.getByRole("main")).findByText("Parse ISO dates")).toBeInTheDocument();
+    const queries = requests.map((r) => new URL(r.url).searchParams.get("q")).filter(Boolean);
+    expect(queries).toEqual(["iso"]);
+  });
+
+  it("filters snippets by language", async () => {
+    const { requests } = mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/conversations": () => json(page([])),
+      "GET /api/v1/snippets": () =>
+        json(page([{ id: "s1", conversation_id: "c1", message_id: "a1", language: "go", code: "package main", title: "Fetcher", created_at: "2025-01-01T00:00:00Z" }])),
+    });
+    renderApp("/?tab=snippets");
+    expect(await screen.findByText("Fetcher")).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText("Language"), "go");
+    await waitFor(() => expect(requests.some((r) => new URL(r.url).searchParams.get("language") === "go")).toBe(true));
+  });
+});
