@@ -28,6 +28,12 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # Search lives outside the models (0004): SQLite's FTS5 tables, their shadow and key tables, and
+    # PostgreSQL's trigram indexes are all named *_search or *_search_*; autogenerate leaves them alone.
+    return name is None or not (name.endswith("_search") or "_search_" in name)
+
+
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
     context.configure(
         connection=connection,
@@ -36,6 +42,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
         render_item=_render_item,
+        include_name=_include_name,
         literal_binds=connection is None,
     )
 

@@ -1,0 +1,56 @@
+"""The caller's snippets: list (search, language filter), one snippet, and its code as a file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from codesmith.auth.deps import CurrentUser
+from codesmith.db import SessionDep
+from codesmith.pagination import CursorQuery, LimitQuery, Page
+from codesmith.snippets import service
+from codesmith.snippets.schemas import SnippetPublic
+
+router = APIRouter(prefix="/snippets", tags=["snippets"])
+
+SearchQuery = Annotated[
+    str | None, Query(max_length=500, description="Words or code to find in the snippets' code and titles.")
+]
+LanguageQuery = Annotated[
+    str | None, Query(max_length=40, description="Only this language (aliases work: py, ts, sh...).")
+]
+
+
+@router.get("", response_model=Page[SnippetPublic])
+async def list_snippets(
+    user: CurrentUser,
+    session: SessionDep,
+    q: SearchQuery = None,
+    language: LanguageQuery = None,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
+) -> Page[SnippetPublic]:
+    return await service.list_snippets(session, user, q=q, language=language, limit=limit, cursor=cursor)
+
+
+@router.get("/{snippet_id}", response_model=SnippetPublic)
+async def get_snippet(snippet_id: str, user: CurrentUser, session: SessionDep) -> SnippetPublic:
+    return SnippetPublic.model_validate(await service.get_owned(session, user, snippet_id))
+
+
+@router.get(
+    "/{snippet_id}/raw",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "The code, as a file to save."}},
+)
+async def get_snippet_raw(snippet_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    snippet = await service.get_owned(session, user, snippet_id)
+    return Response(
+        service.raw_text(snippet),
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "Content-Disposition": service.content_disposition(service.download_filename(snippet)),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,231 @@
+"""Snippets: stored from complete answers, listed, searched, filtered by language and downloaded.
+
+Search on SQLite uses the FTS5 tables of migration 0004 (kept current by triggers); on PostgreSQL it uses
+ILIKE, which the same migration backs with pg_trgm indexes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import ColumnElement, Select, column, delete, literal_column, or_, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from codesmith.conversations.tables import Conversation, Message
+from codesmith.db import utcnow
+from codesmith.errors import NotFound
+from codesmith.pagination import Page, page_of, paginate
+from codesmith.snippets.extract import extension_for, extract_snippets, normalize_language
+from codesmith.snippets.schemas import SnippetPublic
+from codesmith.snippets.tables import Snippet
+from codesmith.users.tables import User
+
+PREVIEW_LINES = 6
+PREVIEW_CHARS = 500
+MAX_SEARCH_TERMS = 8
+MAX_TERM_CHARS = 100
+TRIGRAM = 3  # FTS5's trigram tokenizer cannot match anything shorter
+
+# The FTS5 virtual table of migration 0004 (not ORM metadata: Alembic must not manage it).
+snippet_search = table("snippet_search", column("snippet_id"), column("conversation_id"), column("user_id"))
+
+
+# Storing ------------------------------------------------------------------------------------------------
+
+
+async def store_snippets(session: AsyncSession, message: Message, conversation: Conversation) -> list[Snippet]:
+    """Replace the message's snippets with one per fenced block of its content; fill the preview once."""
+    await session.execute(delete(Snippet).where(Snippet.message_id == message.id))
+    extracted = extract_snippets(message.content)
+    stamp = message.completed_at or utcnow()
+    snippets = [
+        Snippet(
+            user_id=message.user_id,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            position=position,
+            language=found.language,
+            code=found.code,
+            title=found.title,
+            # A microsecond apart, earlier blocks newest, so newest-first lists keep the answer's order.
+            created_at=stamp + timedelta(microseconds=len(extracted) - 1 - position),
+        )
+        for position, found in enumerate(extracted)
+    ]
+    session.add_all(snippets)
+    if snippets and not conversation.preview:
+        conversation.preview = preview_of(snippets[0].code)
+    await session.flush()
+    return snippets
+
+
+def preview_of(code: str) -> str:
+    preview = "\n".join(code.split("\n")[:PREVIEW_LINES])
+    return preview if len(preview) <= PREVIEW_CHARS else preview[: PREVIEW_CHARS - 1] + "…"
+
+
+async def snippets_of_messages(session: AsyncSession, conversation_id: str) -> dict[str, list[Snippet]]:
+    """Every snippet of a conversation in one query, grouped by message and in answer order."""
+    result = await session.execute(
+        select(Snippet).where(Snippet.conversation_id == conversation_id).order_by(Snippet.position)
+    )
+    grouped: dict[str, list[Snippet]] = {}
+    for snippet in result.scalars():
+        grouped.setdefault(snippet.message_id, []).append(snippet)
+    return grouped
+
+
+# Reading ------------------------------------------------------------------------------------------------
+
+
+async def get_owned(session: AsyncSession, user: User, snippet_id: str) -> Snippet:
+    snippet = await session.get(Snippet, snippet_id)
+    if snippet is None or snippet.user_id != user.id:
+        raise NotFound("snippet")
+    return snippet
+
+
+async def list_snippets(
+    session: AsyncSession,
+    user: User,
+    *,
+    q: str | None = None,
+    language: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> Page[SnippetPublic]:
+    query = select(Snippet).where(Snippet.user_id == user.id)
+    if language and language.strip():
+        query = query.where(Snippet.language == normalize_language(language))
+    for term in search_terms(q):
+        query = query.where(_snippet_matches(term, user.id, _dialect(session)))
+    result = await session.execute(paginate(query, Snippet.created_at, Snippet.id, limit=limit, cursor=cursor))
+    rows, next_cursor = page_of(list(result.scalars()), limit)
+    return Page(items=[SnippetPublic.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+# Search -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTerm:
+    text: str
+
+    @property
+    def has_word(self) -> bool:
+        """Whether a word tokenizer finds anything in it (`(` or `*` alone: no)."""
+        return any(char.isalnum() for char in self.text)
+
+    def fts_prefix(self) -> str:
+        """An FTS5 phrase matching words that start like the term; user input stays inside quotes."""
+        return '"' + self.text.replace('"', '""') + '"*'
+
+    def fts_substring(self) -> str:
+        return '"' + self.text.replace('"', '""') + '"'
+
+    def like_pattern(self) -> str:
+        escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{escaped}%"
+
+
+_QUERY_TOKEN = re.compile(r'"([^"]+)"|(\S+)')
+
+
+def search_terms(q: str | None) -> list[SearchTerm]:
+    """Whitespace-separated terms ("quoted phrases" kept whole); every term must match somewhere."""
+    if not q:
+        return []
+    cleaned = "".join(char for char in q if char.isprintable() or char.isspace())
+    terms: list[SearchTerm] = []
+    for phrase, word in _QUERY_TOKEN.findall(cleaned):
+        text = " ".join((phrase or word).split())[:MAX_TERM_CHARS]
+        if text and SearchTerm(text) not in terms:
+            terms.append(SearchTerm(text))
+    return terms[:MAX_SEARCH_TERMS]
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def fts_match(table_name: str, expression: str) -> ColumnElement[Any]:
+    """`<table> MATCH :expression`: FTS5 searches every indexed column of the table."""
+    return literal_column(table_name).op("MATCH")(expression)
+
+
+def _snippet_matches(term: SearchTerm, user_id: str, dialect: str) -> ColumnElement[bool]:
+    """The term in the snippet's code or title (substring, case-insensitive)."""
+    if dialect == "sqlite" and len(term.text) >= TRIGRAM:
+        ids = select(snippet_search.c.snippet_id).where(
+            fts_match("snippet_search", term.fts_substring()), snippet_search.c.user_id == user_id
+        )
+        return Snippet.id.in_(ids)
+    pattern = term.like_pattern()
+    return or_(Snippet.code.ilike(pattern, escape="\\"), Snippet.title.ilike(pattern, escape="\\"))
+
+
+def conversations_with_code(term: SearchTerm, user_id: str, dialect: str) -> Select[Any]:
+    """Ids of the user's conversations with a snippet matching the term."""
+    if dialect == "sqlite" and len(term.text) >= TRIGRAM:
+        return select(snippet_search.c.conversation_id).where(
+            fts_match("snippet_search", term.fts_substring()), snippet_search.c.user_id == user_id
+        )
+    return select(Snippet.conversation_id).where(Snippet.user_id == user_id, _snippet_matches(term, user_id, dialect))
+
+
+# Download -----------------------------------------------------------------------------------------------
+
+MAX_FILENAME_STEM = 80
+_SPECIAL_FILES = {"dockerfile", "containerfile", "makefile"}
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def download_filename(snippet: Snippet) -> str:
+    """A safe file name from the title (`def reverse_words(...)` -> `reverse_words.py`)."""
+    title = snippet.title.strip()
+    base = title.replace("\\", "/").rsplit("/", 1)[-1]
+    if base.lower() in _SPECIAL_FILES:
+        return _safe_stem(base) or "snippet"
+    stem, ext = _split_extension(base)
+    if not ext:
+        stem, ext = _stem_of_title(title), extension_for(snippet.language)
+    return (_safe_stem(stem) or "snippet") + ext
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    match = re.fullmatch(r"(?P<stem>[^\s()]+)(?P<ext>\.[A-Za-z0-9]{1,10})", name)
+    return (match.group("stem"), match.group("ext").lower()) if match else (name, "")
+
+
+def _stem_of_title(title: str) -> str:
+    if re.fullmatch(r"[\w#+.-]+ snippet \d+", title):  # the fallback title: nothing to name the file
+        return "snippet"
+    if "(" in title:  # a signature: the name just before the parameters
+        names = re.findall(r"[^\W\d][\w]*", title.split("(", 1)[0])
+        if names:
+            return str(names[-1])
+    return title
+
+
+def _safe_stem(stem: str) -> str:
+    cleaned = _UNSAFE.sub("_", stem).strip("._-")
+    return cleaned[:MAX_FILENAME_STEM].rstrip("._-")
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header; non-ASCII names travel in RFC 6266's filename*, with an ASCII fallback."""
+    if filename.isascii():
+        return f'attachment; filename="{filename}"'
+    stem, ext = _split_extension(filename)
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    fallback = (_safe_stem(ascii_stem) or "snippet") + ext
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def raw_text(snippet: Snippet) -> str:
+    return snippet.code if snippet.code.endswith("\n") else snippet.code + "\n"

@@ -1,0 +1,84 @@
+"""The SQLite search index of migration 0004: built from existing rows, then kept current by triggers."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic import command
+
+from codesmith.migrations import alembic_config, upgrade
+
+TRIGGERS = {
+    f"{table}_search_{event}"
+    for table in ("conversations", "messages", "snippets")
+    for event in ("insert", "update", "delete")
+}
+
+
+def _seed_0003(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        now = "2026-01-01 00:00:00.000000"
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, is_admin, token_version, created_at, updated_at) "
+            "VALUES ('u1', 'a@example.com', 'x', 0, 0, ?, ?)",
+            (now, now),
+        )
+        conn.execute(
+            "INSERT INTO conversations (id, user_id, title, created_at, updated_at) "
+            "VALUES ('c1', 'u1', 'Old weather chat', ?, ?)",
+            (now, now),
+        )
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, user_id, role, kind, content, status, usage_estimated,"
+            " created_at) VALUES ('m1', 'c1', 'u1', 'user', 'request', 'forecast please', 'complete', 0, ?)",
+            (now,),
+        )
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, user_id, parent_id, role, kind, content, status,"
+            " usage_estimated, created_at) VALUES ('m2', 'c1', 'u1', 'm1', 'assistant', 'generation',"
+            " 'answer words', 'complete', 0, ?)",
+            (now,),
+        )
+        conn.execute(
+            "INSERT INTO snippets (id, user_id, conversation_id, message_id, position, language, code, title,"
+            " created_at) VALUES ('s1', 'u1', 'c1', 'm2', 0, 'go', 'func fetchWeather() {}', 'fetchWeather', ?)",
+            (now,),
+        )
+
+
+def _matches(conn: sqlite3.Connection, table: str, query: str) -> list[str]:
+    rows = conn.execute(f"SELECT conversation_id FROM {table} WHERE {table} MATCH ?", (query,)).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def test_rows_written_before_the_migration_are_indexed(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url, "0003")
+    _seed_0003(db)
+    upgrade(url)
+    with sqlite3.connect(db) as conn:
+        assert _matches(conn, "conversation_search", '"weather"') == ["c1"]  # the title
+        assert _matches(conn, "conversation_search", '"forecast"') == ["c1"]  # the request
+        assert _matches(conn, "conversation_search", '"answer"') == []  # answers are not requests
+        assert _matches(conn, "snippet_search", '"etchWeat"') == ["c1"]  # code, by substring
+
+
+def test_every_search_trigger_exists_at_head(tmp_path: Path) -> None:
+    # SQLite drops a table's triggers with the table, as batch migrations do: this notices.
+    db = tmp_path / "head.db"
+    upgrade(f"sqlite+aiosqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert names >= TRIGGERS
+
+
+def test_downgrade_removes_the_index(tmp_path: Path) -> None:
+    db = tmp_path / "down.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0003")
+    with sqlite3.connect(db) as conn:
+        left = conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%search%'").fetchall()
+    assert left == []
