@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     upstream_between_tokens_timeout: float = 60.0
     upstream_max_retries: int = 2
     answer_reserve_tokens: int = 2048
+    # A comment line on idle event streams, so proxies and browsers keep them open.
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
 
     log_level: str = "INFO"
     log_json: bool | None = None

@@ -18,14 +18,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from codesmith.auth.router import router as auth_router
 from codesmith.config import Settings, get_settings
+from codesmith.conversations import generation
+from codesmith.conversations.manager import GenerationManager
+from codesmith.conversations.router import router as conversations_router
 from codesmith.db import make_engine, make_sessionmaker
 from codesmith.errors import http_error_handler, install_error_handlers
 from codesmith.llm.client import ChatClient
+from codesmith.llm.ssrf import guarded_transport_factory
 from codesmith.logs import configure_logging
 from codesmith.middleware import RequestContextMiddleware
+from codesmith.models import discovery
 from codesmith.models import service as models_service
+from codesmith.models.router import router as models_router
 from codesmith.ratelimit import Limiter, make_storage
 from codesmith.security import Keyring
+from codesmith.snippets.router import router as snippets_router
+from codesmith.usage.limits import UsageLimiter
+from codesmith.usage.router import admin_router
+from codesmith.usage.router import router as usage_router
 from codesmith.users.router import router as users_router
 
 logger = logging.getLogger("codesmith")
@@ -40,7 +50,15 @@ def _operation_id(route: APIRoute) -> str:
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, users_router):
+    for router in (
+        auth_router,
+        users_router,
+        models_router,
+        conversations_router,
+        snippets_router,
+        usage_router,
+        admin_router,
+    ):
         api.include_router(router)
     return api
 
@@ -116,13 +134,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.llm = ChatClient(settings)
+        app.state.llm = ChatClient(settings, transport_factory=guarded_transport_factory)
         async with app.state.sessionmaker() as session:
             await models_service.sync_settings_models(session, settings)
             await session.commit()
+        # Before serving: what a previous process left running is stored as interrupted.
+        await generation.recover_interrupted(app.state.sessionmaker)
+        app.state.generations = GenerationManager(app.state.sessionmaker, app.state.llm, settings)
+        vllm_discovery = discovery.start(app.state.sessionmaker, app.state.llm, settings)
         try:
             yield
         finally:
+            await app.state.generations.shutdown()
+            await discovery.stop(vllm_discovery)
             await app.state.llm.aclose()
             await engine.dispose()
 
@@ -138,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.limiter = Limiter(make_storage(settings.redis_url))
+    app.state.usage_limiter = UsageLimiter(app.state.limiter)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

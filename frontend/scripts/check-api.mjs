@@ -7,7 +7,7 @@ import { join } from "node:path";
 const dir = mkdtempSync(join(tmpdir(), "codesmith-api-"));
 const fresh = join(dir, "schema.d.ts");
 try {
-  execFileSync("npx", ["--no-install", "openapi-typescript", "openapi.json", "-o", fresh], { stdio: "ignore" });
+  execFileSync("npx", ["--no-install", "openapi-typescript", "openapi.json", "--default-non-nullable", "false", "-o", fresh], { stdio: "ignore" });
   const committed = readFileSync("src/api/schema.d.ts", "utf8");
   if (readFileSync(fresh, "utf8") !== committed) {
     console.error("src/api/schema.d.ts is out of date with openapi.json: run `npm run gen:api` and commit it.");

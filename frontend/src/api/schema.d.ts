@@ -4,6 +4,24 @@
  */
 
 export interface paths {
+    "/api/v1/admin/users/{user_id}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get User Limits */
+        get: operations["admin-get_user_limits"];
+        /** Set User Limits */
+        put: operations["admin-set_user_limits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/register": {
         parameters: {
             query?: never;
@@ -32,6 +50,249 @@ export interface paths {
         put?: never;
         /** Token */
         post: operations["auth-token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Conversations */
+        get: operations["conversations-list_conversations"];
+        put?: never;
+        /**
+         * Create Conversation
+         * @description A new conversation and its first generation (201 once it has ended, or a stream with `stream: true`).
+         */
+        post: operations["conversations-create_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Conversation */
+        get: operations["conversations-get_conversation"];
+        put?: never;
+        post?: never;
+        /** Delete Conversation */
+        delete: operations["conversations-delete_conversation"];
+        options?: never;
+        head?: never;
+        /** Update Conversation */
+        patch: operations["conversations-update_conversation"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Feedback
+         * @description Feedback on an answer (default: the newest) and a new generation under it; answers like create.
+         */
+        post: operations["conversations-add_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Generation
+         * @description Stop a running generation, keeping its partial answer (status `cancelled`); a finished one is returned as is.
+         */
+        post: operations["conversations-cancel_generation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate Message
+         * @description Another answer to the same request: a sibling of the assistant message `message_id` (for a user
+         *     message: a new answer under it); answers like create.
+         */
+        post: operations["conversations-regenerate_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream Generation
+         * @description Re-attach to a generation; with Last-Event-ID, only what came after that event.
+         */
+        get: operations["conversations-stream_generation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Models */
+        get: operations["models-list_models"];
+        put?: never;
+        /** Create Model */
+        post: operations["models-create_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Model */
+        get: operations["models-get_model"];
+        put?: never;
+        post?: never;
+        /** Delete Model */
+        delete: operations["models-delete_model"];
+        options?: never;
+        head?: never;
+        /** Update Model */
+        patch: operations["models-update_model"];
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check Model */
+        post: operations["models-check_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/snippets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Snippets */
+        get: operations["snippets-list_snippets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/snippets/{snippet_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Snippet */
+        get: operations["snippets-get_snippet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/snippets/{snippet_id}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Snippet Raw */
+        get: operations["snippets-get_snippet_raw"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage */
+        get: operations["usage-usage"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -244,14 +505,366 @@ export interface components {
              * Scope
              * @default
              */
-            scope: string;
+            scope?: string;
             /** Username */
             username: string;
+        };
+        /** ConversationCreate */
+        ConversationCreate: {
+            /**
+             * Language
+             * @description The programming language wanted, e.g. "Rust".
+             */
+            language?: string | null;
+            /**
+             * Model Id
+             * @description A model from GET /models; default: the conversation's model, else the default model.
+             */
+            model_id?: string | null;
+            /**
+             * Prompt
+             * @description What to write, in plain language.
+             */
+            prompt: string;
+            /**
+             * Stream
+             * @description true: answer with text/event-stream (start, delta..., done | error); false: answer 201 with the conversation once the generation has ended.
+             * @default false
+             */
+            stream?: boolean;
+        };
+        /** ConversationListItem */
+        ConversationListItem: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Language */
+            language: string | null;
+            /** Model Id */
+            model_id: string | null;
+            /**
+             * Preview
+             * @description The first snippet's first lines.
+             */
+            preview: string | null;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ConversationPublic
+         * @description The detail view: the whole message tree as a flat list, oldest first.
+         */
+        ConversationPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Language */
+            language: string | null;
+            /** Messages */
+            messages: components["schemas"]["MessagePublic"][];
+            /** Model Id */
+            model_id: string | null;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ConversationUpdate */
+        ConversationUpdate: {
+            /** Title */
+            title: string;
+        };
+        /** DayUsage */
+        DayUsage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Requests */
+            requests: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** LimitsUpdate */
+        LimitsUpdate: {
+            /**
+             * Requests Per Minute
+             * @description null: the server default
+             */
+            requests_per_minute?: number | null;
+            /**
+             * Tokens Per Day
+             * @description null: the server default
+             */
+            tokens_per_day?: number | null;
+        };
+        /** MessageCreate */
+        MessageCreate: {
+            /**
+             * Content
+             * @description Feedback on an answer: what to change.
+             */
+            content: string;
+            /**
+             * Model Id
+             * @description A model from GET /models; default: the conversation's model, else the default model.
+             */
+            model_id?: string | null;
+            /**
+             * Parent Id
+             * @description The assistant message the feedback is about; default: the newest one.
+             */
+            parent_id?: string | null;
+            /**
+             * Stream
+             * @description true: answer with text/event-stream (start, delta..., done | error); false: answer 201 with the conversation once the generation has ended.
+             * @default false
+             */
+            stream?: boolean;
+        };
+        /** MessageError */
+        MessageError: {
+            /** Code */
+            code: string;
+            /** Detail */
+            detail: string;
+        };
+        /** MessagePublic */
+        MessagePublic: {
+            /** Completed At */
+            completed_at: string | null;
+            /** Content */
+            content: string;
+            /** Conversation Id */
+            conversation_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            error: components["schemas"]["MessageError"] | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "request" | "feedback" | "generation";
+            /** Model Id */
+            model_id: string | null;
+            /** Parent Id */
+            parent_id: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+            /** Snippets */
+            snippets: components["schemas"]["SnippetPublic"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "streaming" | "complete" | "failed" | "cancelled" | "interrupted" | "rejected";
+            usage: components["schemas"]["Usage"] | null;
+        };
+        /** ModelCheck */
+        ModelCheck: {
+            /** Detail */
+            detail: string;
+            /**
+             * Latency Ms
+             * @description How long the server took to answer; null when it did not.
+             */
+            latency_ms: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "unknown" | "ok" | "unreachable" | "unauthorized" | "model_not_found";
+        };
+        /** ModelCreate */
+        ModelCreate: {
+            /**
+             * Api Key
+             * @description Write-only: never returned.
+             */
+            api_key?: string | null;
+            /**
+             * Base Url
+             * @description The server's OpenAI-compatible base URL, with the API version (http://vllm:8000/v1).
+             */
+            base_url?: string | null;
+            /**
+             * Context Window
+             * @description Tokens; default: known or 8192.
+             */
+            context_window?: number | null;
+            /**
+             * Input Cost Per Mtok
+             * @description USD per million tokens; null: unpriced.
+             */
+            input_cost_per_mtok?: number | null;
+            /**
+             * Lora Adapter
+             * @description A Hugging Face adapter id or a path on the vLLM server; the model is served as `model`.
+             */
+            lora_adapter?: string | null;
+            /**
+             * Model
+             * @description The model's name on its server.
+             */
+            model: string;
+            /** Name */
+            name: string;
+            /**
+             * Output Cost Per Mtok
+             * @description USD per million tokens; null: unpriced.
+             */
+            output_cost_per_mtok?: number | null;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "openai" | "vllm" | "openai_compatible";
+            /**
+             * System
+             * @description Administrators only: offer the model to everyone.
+             * @default false
+             */
+            system?: boolean;
+        };
+        /** ModelPublic */
+        ModelPublic: {
+            /** Base Url */
+            base_url: string | null;
+            /** Checked At */
+            checked_at: string | null;
+            /** Context Window */
+            context_window: number;
+            /** Has Api Key */
+            has_api_key: boolean;
+            /** Id */
+            id: string;
+            /**
+             * Input Cost Per Mtok
+             * @description USD per million prompt tokens; null: unpriced.
+             */
+            input_cost_per_mtok: number | null;
+            /** Is Default */
+            is_default: boolean;
+            /** Lora Adapter */
+            lora_adapter: string | null;
+            /** Model */
+            model: string;
+            /** Name */
+            name: string;
+            /**
+             * Output Cost Per Mtok
+             * @description USD per million completion tokens; null: unpriced.
+             */
+            output_cost_per_mtok: number | null;
+            /**
+             * Owner
+             * @enum {string}
+             */
+            owner: "system" | "user";
+            /**
+             * Priced
+             * @description False for a model without a price (self-hosted): its usage counts tokens, not dollars.
+             */
+            priced: boolean;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "openai" | "vllm" | "openai_compatible";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "unknown" | "ok" | "unreachable" | "unauthorized" | "model_not_found";
+        };
+        /**
+         * ModelUpdate
+         * @description Fields left out stay as they are; `"api_key": null` removes the model's key.
+         */
+        ModelUpdate: {
+            /**
+             * Api Key
+             * @description Write-only: never returned.
+             */
+            api_key?: string | null;
+            /**
+             * Base Url
+             * @description The server's OpenAI-compatible base URL, with the API version (http://vllm:8000/v1).
+             */
+            base_url?: string | null;
+            /**
+             * Context Window
+             * @description Tokens; default: known or 8192.
+             */
+            context_window?: number | null;
+            /**
+             * Input Cost Per Mtok
+             * @description USD per million tokens; null: unpriced.
+             */
+            input_cost_per_mtok?: number | null;
+            /** Model */
+            model?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Output Cost Per Mtok
+             * @description USD per million tokens; null: unpriced.
+             */
+            output_cost_per_mtok?: number | null;
+        };
+        /** ModelUsage */
+        ModelUsage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /**
+             * Cost Usd
+             * @description null when the model has no price
+             */
+            cost_usd: number | null;
+            /** Model Id */
+            model_id: string | null;
+            /** Model Name */
+            model_name: string;
+            /** Priced */
+            priced: boolean;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Requests */
+            requests: number;
         };
         /** OpenAIKeyUpdate */
         OpenAIKeyUpdate: {
@@ -265,12 +878,84 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[ConversationListItem] */
+        Page_ConversationListItem_: {
+            /** Items */
+            items: components["schemas"]["ConversationListItem"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[ModelPublic] */
+        Page_ModelPublic_: {
+            /** Items */
+            items: components["schemas"]["ModelPublic"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[SnippetPublic] */
+        Page_SnippetPublic_: {
+            /** Items */
+            items: components["schemas"]["SnippetPublic"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** RegenerateRequest */
+        RegenerateRequest: {
+            /**
+             * Model Id
+             * @description A model from GET /models; default: the conversation's model, else the default model.
+             */
+            model_id?: string | null;
+            /**
+             * Stream
+             * @description true: answer with text/event-stream (start, delta..., done | error); false: answer 201 with the conversation once the generation has ended.
+             * @default false
+             */
+            stream?: boolean;
+        };
+        /** SelfHosting */
+        SelfHosting: {
+            /** Api Cost Usd */
+            api_cost_usd: number;
+            /** Days */
+            days: number;
+            /**
+             * Equivalent Gpu Hours
+             * @description GPU hours the period's API spend would have bought.
+             */
+            equivalent_gpu_hours: number;
+            /** Gpu Hourly Usd */
+            gpu_hourly_usd: number;
+        };
+        /**
+         * SnippetPublic
+         * @description One fenced code block of a complete assistant message.
+         */
+        SnippetPublic: {
+            /** Code */
+            code: string;
+            /** Conversation Id */
+            conversation_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Language */
+            language: string | null;
+            /** Message Id */
+            message_id: string;
+            /** Title */
+            title: string;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -282,7 +967,80 @@ export interface components {
              * Token Type
              * @default bearer
              */
-            token_type: string;
+            token_type?: string;
+        };
+        /** Usage */
+        Usage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /**
+             * Cost Usd
+             * @description null when the model has no price.
+             */
+            cost_usd: number | null;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+        };
+        /** UsageLimitsPublic */
+        UsageLimitsPublic: {
+            /**
+             * Requests Left This Minute
+             * @description null when unlimited
+             */
+            requests_left_this_minute: number | null;
+            /**
+             * Requests Per Minute
+             * @description 0: unlimited
+             */
+            requests_per_minute: number;
+            /**
+             * Tokens Left Today
+             * @description null when unlimited
+             */
+            tokens_left_today: number | null;
+            /**
+             * Tokens Per Day
+             * @description 0: unlimited
+             */
+            tokens_per_day: number;
+            /** Tokens Used Today */
+            tokens_used_today: number;
+        };
+        /** UsageReport */
+        UsageReport: {
+            /** By Day */
+            by_day: components["schemas"]["DayUsage"][];
+            /** By Model */
+            by_model: components["schemas"]["ModelUsage"][];
+            /** Days */
+            days: number;
+            limits: components["schemas"]["UsageLimitsPublic"];
+            self_hosting: components["schemas"]["SelfHosting"];
+            totals: components["schemas"]["UsageTotals"];
+        };
+        /** UsageTotals */
+        UsageTotals: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /**
+             * Cost Usd
+             * @description Cost of priced requests only; see unpriced_requests.
+             */
+            cost_usd: number;
+            /**
+             * Estimated Requests
+             * @description Requests whose tokens were counted by Codesmith, not reported.
+             */
+            estimated_requests: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Requests */
+            requests: number;
+            /**
+             * Unpriced Requests
+             * @description Requests on models without a known price: tokens, no cost.
+             */
+            unpriced_requests: number;
         };
         /** UserCreate */
         UserCreate: {
@@ -295,6 +1053,19 @@ export interface components {
             openai_api_key?: string | null;
             /** Password */
             password: string;
+        };
+        /** UserLimitsPublic */
+        UserLimitsPublic: {
+            /** Requests Per Minute */
+            requests_per_minute: number;
+            /** Requests Per Minute Override */
+            requests_per_minute_override: number | null;
+            /** Tokens Per Day */
+            tokens_per_day: number;
+            /** Tokens Per Day Override */
+            tokens_per_day_override: number | null;
+            /** User Id */
+            user_id: string;
         };
         /** UserPublic */
         UserPublic: {
@@ -336,6 +1107,72 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "admin-get_user_limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserLimitsPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "admin-set_user_limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserLimitsPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "auth-register": {
         parameters: {
             query?: never;
@@ -389,6 +1226,659 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-list_conversations": {
+        parameters: {
+            query?: {
+                /** @description Words to find in titles, requests and code. */
+                q?: string | null;
+                /** @description Page size (1-100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConversationListItem_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-create_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationCreate"];
+            };
+        };
+        responses: {
+            /** @description With `stream: true`: a text/event-stream. Events: `start` {conversation_id, message_id, parent_id, model_id}; `delta` {text} (zero or more); then `done` (the Message) or `error` {code, detail, message_id}. Every event has an `id:`, the character offset of the answer delivered so far; idle streams get a `: ping` comment every 15 s. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-get_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-delete_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-update_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-add_feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageCreate"];
+            };
+        };
+        responses: {
+            /** @description With `stream: true`: a text/event-stream. Events: `start` {conversation_id, message_id, parent_id, model_id}; `delta` {text} (zero or more); then `done` (the Message) or `error` {code, detail, message_id}. Every event has an `id:`, the character offset of the answer delivered so far; idle streams get a `: ping` comment every 15 s. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-cancel_generation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-regenerate_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description With `stream: true`: a text/event-stream. Events: `start` {conversation_id, message_id, parent_id, model_id}; `delta` {text} (zero or more); then `done` (the Message) or `error` {code, detail, message_id}. Every event has an `id:`, the character offset of the answer delivered so far; idle streams get a `: ping` comment every 15 s. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "conversations-stream_generation": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The id of the last event received: resume after it. */
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The answer so far as one `delta`, live deltas, then `done` or `error`; a finished generation answers `done` at once. Events: `start` {conversation_id, message_id, parent_id, model_id}; `delta` {text} (zero or more); then `done` (the Message) or `error` {code, detail, message_id}. Every event has an `id:`, the character offset of the answer delivered so far; idle streams get a `: ping` comment every 15 s. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "models-list_models": {
+        parameters: {
+            query?: {
+                /** @description Page size (1-100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ModelPublic_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "models-create_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "models-get_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "models-delete_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "models-update_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "models-check_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelCheck"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "snippets-list_snippets": {
+        parameters: {
+            query?: {
+                /** @description Words or code to find in the snippets' code and titles. */
+                q?: string | null;
+                /** @description Only this language (aliases work: py, ts, sh...). */
+                language?: string | null;
+                /** @description Page size (1-100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SnippetPublic_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "snippets-get_snippet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snippet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnippetPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "snippets-get_snippet_raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snippet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code, as a file to save. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "usage-usage": {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
                 };
             };
             /** @description Validation Error */

@@ -1,0 +1,263 @@
+"""The in-process generation manager: running generations by message id, the text each has so far,
+and the fan-out of their events to any number of stream subscribers.
+
+A generation is an asyncio task of its own, so a subscriber that goes away never stops it. Its
+subscribers share one wake-up event and each keeps a cursor into the text: when woken, it sends
+everything past its cursor as one delta, so a burst of tokens costs one write, not one per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from codesmith.config import Settings
+from codesmith.conversations import sse
+from codesmith.errors import GenerationInProgress
+from codesmith.llm.client import ChatClient
+from codesmith.metrics import ACTIVE_GENERATIONS, ACTIVE_STREAMS
+
+logger = logging.getLogger("codesmith.generations")
+
+ACTIVE_STATUSES = ("pending", "streaming")
+# On shutdown, running generations get this long to finish before they are stored as interrupted.
+SHUTDOWN_GRACE_SECONDS = 2.0
+# After the grace period: time for the interrupted generations to write their final state.
+FINAL_WRITE_SECONDS = 10.0
+# A subscriber writes at most this often: faster tokens are sent together (below what a reader notices).
+COALESCE_SECONDS = 0.02
+
+
+class Generation:
+    """One running generation: what subscribers need (the text so far, the final event) and its task."""
+
+    __slots__ = (
+        "_changed",
+        "chunks",
+        "closing",
+        "conversation_id",
+        "final",
+        "finished",
+        "length",
+        "message_id",
+        "model_id",
+        "parent_id",
+        "status",
+        "stop_reason",
+        "task",
+        "user_id",
+    )
+
+    def __init__(
+        self, *, message_id: str, conversation_id: str, user_id: str, parent_id: str | None, model_id: str
+    ) -> None:
+        self.message_id = message_id
+        self.conversation_id = conversation_id
+        self.user_id = user_id
+        self.parent_id = parent_id
+        self.model_id = model_id
+        self.chunks: list[str] = []
+        self.length = 0  # characters in chunks: the offset that event ids count
+        self.status = "pending"
+        self.final: bytes | None = None  # the encoded `done` or `error` event, once finished
+        self.finished = asyncio.Event()
+        self.stop_reason: str | None = None  # "cancelled", "interrupted" or "gone"
+        self.closing = False  # the answer has ended and is being stored: too late to stop it
+        self.task: asyncio.Task[bytes | None] | None = None
+        self._changed: asyncio.Event | None = None  # exists only while someone waits
+
+    # -- the producer side (the generation's task) -------------------------------------------------
+    def append(self, text: str) -> None:
+        self.chunks.append(text)
+        self.length += len(text)
+        self._wake()
+
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def publish(self, final: bytes) -> None:
+        """The generation has ended and its final state is stored: let subscribers finish."""
+        self.final = final
+        self._wake()
+        self.finished.set()
+
+    def stop(self, reason: str) -> None:
+        if self.closing:
+            return
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    def _wake(self) -> None:
+        changed = self._changed
+        if changed is not None:
+            self._changed = None
+            changed.set()
+
+    # -- the subscriber side ---------------------------------------------------------------------
+    async def changed(self) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        await self._changed.wait()
+
+    async def events(self, offset: int, heartbeat: float, first: bytes | None = None) -> AsyncIterator[bytes]:
+        """`first`, the text after `offset` as one delta, live deltas, then the final event."""
+        ACTIVE_STREAMS.inc()
+        try:
+            if first is not None:
+                yield first
+            index, sent = len(self.chunks), self.length
+            if offset > sent:
+                offset = 0  # a position this answer never reached: send it all
+            if offset < sent:
+                yield sse.delta(self.text()[offset:], sent)
+            loop = asyncio.get_running_loop()
+            written = 0.0
+            while True:
+                chunks = self.chunks
+                if index < len(chunks):
+                    quiet = loop.time() - written
+                    if quiet < COALESCE_SECONDS and self.final is None:
+                        # Tokens that come faster than this share one write (and one wake-up).
+                        await asyncio.sleep(COALESCE_SECONDS - quiet)
+                        chunks = self.chunks
+                    written = loop.time()
+                    text = chunks[index] if index == len(chunks) - 1 else "".join(chunks[index:])
+                    index = len(chunks)
+                    sent += len(text)
+                    yield sse.delta(text, sent)
+                    continue
+                if self.final is not None:
+                    yield self.final
+                    return
+                try:
+                    async with asyncio.timeout(heartbeat):
+                        await self.changed()
+                except TimeoutError:
+                    yield sse.PING
+        finally:
+            ACTIVE_STREAMS.dec()
+
+
+Runner = Callable[[Generation], Awaitable[bytes]]
+
+
+class GenerationManager:
+    """The running generations of this process, by message and by conversation (one per conversation)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        llm: ChatClient,
+        settings: Settings,
+        *,
+        shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.llm = llm
+        self.settings = settings
+        self.shutdown_grace = shutdown_grace
+        self._by_message: dict[str, Generation] = {}
+        # None: reserved by a request that is still preparing its generation.
+        self._by_conversation: dict[str, Generation | None] = {}
+
+    def get(self, message_id: str) -> Generation | None:
+        return self._by_message.get(message_id)
+
+    def running(self) -> list[Generation]:
+        return list(self._by_message.values())
+
+    @contextmanager
+    def reserve(self, conversation_id: str) -> Iterator[None]:
+        """Hold the conversation while a request prepares its generation: a second one gets 409.
+
+        Taken before the first await, so two requests of this process cannot both pass the check.
+        """
+        if conversation_id in self._by_conversation:
+            raise GenerationInProgress(
+                "A generation is already running in this conversation: wait for it to finish or cancel it."
+            )
+        self._by_conversation[conversation_id] = None
+        try:
+            yield
+        finally:
+            if conversation_id in self._by_conversation and self._by_conversation[conversation_id] is None:
+                del self._by_conversation[conversation_id]
+
+    def start(self, generation: Generation, run: Runner) -> None:
+        self._by_message[generation.message_id] = generation
+        self._by_conversation[generation.conversation_id] = generation
+        ACTIVE_GENERATIONS.inc()
+        task = asyncio.create_task(self._supervise(generation, run), name=f"generation-{generation.message_id}")
+        generation.task = task
+        # A done callback, not a `finally`: it runs even for a task cancelled before its first step.
+        task.add_done_callback(lambda done: self._finished(generation, done))
+
+    async def _supervise(self, generation: Generation, run: Runner) -> bytes | None:
+        try:
+            return await run(generation)
+        except Exception:  # run stores every outcome itself; this is a bug, not an upstream failure
+            logger.exception("generation crashed", extra={"message_id": generation.message_id})
+            return None
+
+    def _finished(self, generation: Generation, task: asyncio.Task[bytes | None]) -> None:
+        final = None if task.cancelled() or task.exception() is not None else task.result()
+        # Forget first, then publish: whoever sees the end can start the next generation at once.
+        self._forget(generation)
+        ACTIVE_GENERATIONS.dec()
+        generation.publish(
+            final
+            or sse.error(
+                "internal_error", "The generation stopped unexpectedly.", generation.message_id, generation.length
+            )
+        )
+
+    def _forget(self, generation: Generation) -> None:
+        self._by_message.pop(generation.message_id, None)
+        if self._by_conversation.get(generation.conversation_id) is generation:
+            del self._by_conversation[generation.conversation_id]
+
+    async def cancel(self, message_id: str, reason: str = "cancelled") -> Generation | None:
+        """Stop a generation and wait until its final state is stored."""
+        generation = self._by_message.get(message_id)
+        if generation is None:
+            return None
+        generation.stop(reason)
+        await generation.finished.wait()
+        return generation
+
+    async def cancel_conversation(self, conversation_id: str) -> None:
+        """Stop the conversation's generation, if one runs here (its conversation is being deleted)."""
+        generation = self._by_conversation.get(conversation_id)
+        if generation is not None:
+            await self.cancel(generation.message_id)
+
+    async def shutdown(self) -> None:
+        """Let running generations finish within the grace period, then store the rest as interrupted."""
+        tasks = [g.task for g in self._by_message.values() if g.task is not None]
+        if not tasks:
+            return
+        logger.info("waiting for running generations", extra={"count": len(tasks)})
+        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace)
+        if not pending:
+            return
+        for generation in self.running():
+            generation.stop("interrupted")
+        _, unfinished = await asyncio.wait(pending, timeout=FINAL_WRITE_SECONDS)
+        if unfinished:
+            logger.warning("generations did not store their final state", extra={"count": len(unfinished)})
+
+
+def get_generations(request: Request) -> GenerationManager:
+    generations: GenerationManager = request.app.state.generations
+    return generations
+
+
+GenerationsDep = Annotated[GenerationManager, Depends(get_generations)]

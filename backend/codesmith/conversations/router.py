@@ -1,0 +1,139 @@
+"""Conversations: list and search, the detail with its message tree, rename and delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from codesmith.auth.deps import CurrentUser
+from codesmith.conversations import generation, service, sse
+from codesmith.conversations.generation import ConversationCreate, MessageCreate, RegenerateRequest, Requester
+from codesmith.conversations.manager import GenerationsDep
+from codesmith.conversations.schemas import ConversationListItem, ConversationPublic, ConversationUpdate, MessagePublic
+from codesmith.db import SessionDep
+from codesmith.deps import KeyringDep, SettingsDep
+from codesmith.pagination import CursorQuery, LimitQuery, Page
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+SearchQuery = Annotated[str | None, Query(max_length=500, description="Words to find in titles, requests and code.")]
+
+
+@router.get("", response_model=Page[ConversationListItem])
+async def list_conversations(
+    user: CurrentUser, session: SessionDep, q: SearchQuery = None, limit: LimitQuery = 20, cursor: CursorQuery = None
+) -> Page[ConversationListItem]:
+    return await service.list_conversations(session, user, q=q, limit=limit, cursor=cursor)
+
+
+@router.get("/{conversation_id}", response_model=ConversationPublic)
+async def get_conversation(conversation_id: str, user: CurrentUser, session: SessionDep) -> ConversationPublic:
+    return await service.get_detail(session, user, conversation_id)
+
+
+@router.patch("/{conversation_id}", response_model=ConversationPublic)
+async def update_conversation(
+    conversation_id: str, data: ConversationUpdate, user: CurrentUser, session: SessionDep
+) -> ConversationPublic:
+    return await service.rename(session, user, conversation_id, data.title)
+
+
+@router.delete("/{conversation_id}", status_code=204)
+async def delete_conversation(
+    conversation_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> Response:
+    # The generation manager may not exist (yet): without it there is nothing running to cancel.
+    generations = getattr(request.app.state, "generations", None)
+    await service.delete_conversation(session, user, conversation_id, generations=generations)
+    return Response(status_code=204)
+
+
+# -- generation: create, feedback, regenerate, cancel, re-attach (conversations/generation.py) ---------------
+def _requester(
+    request: Request, user: CurrentUser, keyring: KeyringDep, settings: SettingsDep, generations: GenerationsDep
+) -> Requester:
+    limiter = getattr(request.app.state, "usage_limiter", None)
+    return Requester(user=user, keyring=keyring, settings=settings, limiter=limiter, generations=generations)
+
+
+RequesterDep = Annotated[Requester, Depends(_requester)]
+LastEventId = Annotated[
+    str | None, Header(alias="Last-Event-ID", description="The id of the last event received: resume after it.")
+]
+_EVENTS = (
+    "Events: `start` {conversation_id, message_id, parent_id, model_id}; `delta` {text} (zero or more); "
+    "then `done` (the Message) or `error` {code, detail, message_id}. Every event has an `id:`, the "
+    "character offset of the answer delivered so far; idle streams get a `: ping` comment every 15 s."
+)
+_STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "With `stream: true`: a text/event-stream. " + _EVENTS,
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post("", status_code=201, response_model=ConversationPublic, responses=_STREAMED)
+async def create_conversation(
+    data: ConversationCreate, who: RequesterDep, session: SessionDep
+) -> Response | ConversationPublic:
+    """A new conversation and its first generation (201 once it has ended, or a stream with `stream: true`)."""
+    started = await generation.create(session, who, data)
+    return await generation.respond(session, who.user, who.generations, started, stream=data.stream)
+
+
+@router.post("/{conversation_id}/messages", status_code=201, response_model=ConversationPublic, responses=_STREAMED)
+async def add_feedback(
+    conversation_id: str, data: MessageCreate, who: RequesterDep, session: SessionDep
+) -> Response | ConversationPublic:
+    """Feedback on an answer (default: the newest) and a new generation under it; answers like create."""
+    started = await generation.feedback(session, who, conversation_id, data)
+    return await generation.respond(session, who.user, who.generations, started, stream=data.stream)
+
+
+@router.post(
+    "/{conversation_id}/messages/{message_id}/regenerate",
+    status_code=201,
+    response_model=ConversationPublic,
+    responses=_STREAMED,
+)
+async def regenerate_message(
+    conversation_id: str, message_id: str, data: RegenerateRequest, who: RequesterDep, session: SessionDep
+) -> Response | ConversationPublic:
+    """Another answer to the same request: a sibling of the assistant message `message_id` (for a user
+    message: a new answer under it); answers like create."""
+    started = await generation.regenerate(session, who, conversation_id, message_id, data)
+    return await generation.respond(session, who.user, who.generations, started, stream=data.stream)
+
+
+@router.post("/{conversation_id}/messages/{message_id}/cancel", response_model=MessagePublic)
+async def cancel_generation(
+    conversation_id: str, message_id: str, user: CurrentUser, session: SessionDep, generations: GenerationsDep
+) -> MessagePublic:
+    """Stop a running generation, keeping its partial answer (status `cancelled`); a finished one is returned as is."""
+    return await generation.cancel(session, user, generations, conversation_id, message_id)
+
+
+@router.get(
+    "/{conversation_id}/messages/{message_id}/stream",
+    status_code=200,
+    response_class=sse.EventStreamResponse,
+    responses={
+        200: {
+            "description": "The answer so far as one `delta`, live deltas, then `done` or `error`; "
+            "a finished generation answers `done` at once. " + _EVENTS
+        }
+    },
+)
+async def stream_generation(
+    conversation_id: str,
+    message_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    generations: GenerationsDep,
+    last_event_id: LastEventId = None,
+) -> sse.EventStreamResponse:
+    """Re-attach to a generation; with Last-Event-ID, only what came after that event."""
+    events = await generation.attach(session, user, generations, conversation_id, message_id, last_event_id)
+    return sse.EventStreamResponse(events)

@@ -1,0 +1,113 @@
+"""Request and response bodies of conversations and their messages, and the Message -> schema mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from codesmith.conversations.tables import Message
+from codesmith.snippets.schemas import SnippetPublic
+from codesmith.snippets.tables import Snippet
+
+Role = Literal["user", "assistant"]
+Kind = Literal["request", "feedback", "generation"]
+Status = Literal["pending", "streaming", "complete", "failed", "cancelled", "interrupted", "rejected"]
+
+
+class MessageError(BaseModel):
+    code: str
+    detail: str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None = Field(description="null when the model has no price.")
+
+
+class MessagePublic(BaseModel):
+    id: str
+    conversation_id: str
+    parent_id: str | None
+    role: Role
+    kind: Kind
+    content: str
+    status: Status
+    error: MessageError | None
+    model_id: str | None
+    usage: Usage | None
+    snippets: list[SnippetPublic]
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class ConversationListItem(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    model_id: str | None
+    language: str | None
+    created_at: datetime
+    updated_at: datetime
+    preview: str | None = Field(description="The first snippet's first lines.")
+
+
+class ConversationPublic(BaseModel):
+    """The detail view: the whole message tree as a flat list, oldest first."""
+
+    id: str
+    title: str
+    model_id: str | None
+    language: str | None
+    created_at: datetime
+    updated_at: datetime
+    messages: list[MessagePublic]
+
+
+class ConversationUpdate(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _trim(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+def _error(message: Message) -> MessageError | None:
+    if message.error_code is None:
+        return None
+    return MessageError(code=message.error_code, detail=message.error_detail or "")
+
+
+def _usage(message: Message) -> Usage | None:
+    if message.prompt_tokens is None:
+        return None
+    return Usage(
+        prompt_tokens=message.prompt_tokens,
+        completion_tokens=message.completion_tokens or 0,
+        cost_usd=message.cost_usd,
+    )
+
+
+def message_public(message: Message, snippets: Iterable[Snippet] = ()) -> MessagePublic:
+    """The contract's Message; `snippets` are this message's, in any order (sorted by position here)."""
+    ordered = sorted(snippets, key=lambda snippet: snippet.position)
+    return MessagePublic(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        parent_id=message.parent_id,
+        role=message.role,
+        kind=message.kind,
+        content=message.content,
+        status=message.status,
+        error=_error(message),
+        model_id=message.model_id,
+        usage=_usage(message),
+        snippets=[SnippetPublic.model_validate(snippet) for snippet in ordered],
+        created_at=message.created_at,
+        completed_at=message.completed_at,
+    )
