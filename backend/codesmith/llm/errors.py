@@ -50,11 +50,7 @@ def _message_of(body: Any, fallback: str) -> str:
 def is_context_error(status: int, body: Any, message: str) -> bool:
     if status not in (400, 413, 422):
         return False
-    code = (
-        body.get("error", {}).get("code")
-        if isinstance(body, dict) and isinstance(body.get("error"), dict)
-        else None
-    )
+    code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
     text = f"{code or ''} {message}".lower()
     return any(pattern in text for pattern in _CONTEXT_PATTERNS)
 
@@ -80,9 +76,7 @@ def from_status(status: int, body: Any, headers: httpx.Headers | None, secret: s
         extra = {"Retry-After": str(retry)} if retry else None
         return UpstreamRateLimited(f"The model provider is rate limiting: {message}", headers=extra)
     if is_context_error(status, body, message):
-        return ContextWindowExceeded(
-            f"The conversation is too long for this model's context window: {message}"
-        )
+        return ContextWindowExceeded(f"The conversation is too long for this model's context window: {message}")
     if status == 404:
         return ModelUnavailable(f"The model was not found on its server: {message}")
     if status >= 500:
@@ -96,6 +90,8 @@ def map_exception(exc: BaseException, secret: str | None = None) -> AppError:
         return exc
     if isinstance(exc, openai.APIStatusError):
         return from_status(exc.status_code, exc.body, exc.response.headers, secret)
+    if _could_not_connect(exc):
+        return ModelUnavailable("The model's server cannot be reached.")
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
         return UpstreamTimeout("The model provider did not answer in time.")
     if isinstance(exc, openai.APIConnectionError | httpx.ConnectError):
@@ -105,10 +101,24 @@ def map_exception(exc: BaseException, secret: str | None = None) -> AppError:
     return UpstreamError(f"The model provider failed: {scrub(type(exc).__name__, secret)}")
 
 
+def _could_not_connect(exc: BaseException) -> bool:
+    """A refused or unresolvable connection, wherever it sits in the cause chain.
+
+    The SDK's aiohttp transport reports a refused connection as a connect *timeout*; the OS error
+    underneath tells the two apart.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError | httpx.ConnectError) or (
+            isinstance(seen, OSError) and not isinstance(seen, TimeoutError) and seen.errno is not None
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Failures worth another try before the first token: refused connections, 429 and 5xx."""
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code == 429 or exc.status_code >= 500
-    return isinstance(exc, openai.APIConnectionError | httpx.ConnectError) and not isinstance(
-        exc, openai.APITimeoutError
-    )
+    return _could_not_connect(exc)
