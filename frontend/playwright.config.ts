@@ -1,18 +1,45 @@
+import { execFileSync } from "node:child_process";
 import { defineConfig, devices } from "@playwright/test";
 
-// End-to-end specs run against the real backend (the lead wires webServer to it) in the
-// system Chromium: never a downloaded browser.
-const baseURL = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8000";
+// End-to-end specs run in the system Chromium (never a downloaded browser) against the real backend,
+// which e2e/serve.mjs starts with the built SPA, a temp SQLite database and the fake upstream
+// (tests/fakes/upstream.py). Set E2E_BASE_URL and E2E_FAKE_URL to use a stack that already runs.
+
+/** A free loopback port, found synchronously (the config must be plain data when it is loaded). */
+function freePort(): string {
+  const script =
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})";
+  return execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }).trim();
+}
+
+const external = Boolean(process.env.E2E_BASE_URL);
+// Picked once in the main process; workers inherit the variables, so they load the same values.
+if (!external) {
+  process.env.E2E_APP_PORT ??= freePort();
+  process.env.E2E_FAKE_PORT ??= freePort();
+  process.env.E2E_BASE_URL = `http://127.0.0.1:${process.env.E2E_APP_PORT}`;
+  process.env.E2E_FAKE_URL = `http://127.0.0.1:${process.env.E2E_FAKE_PORT}`;
+}
+const baseURL = process.env.E2E_BASE_URL!;
 
 export default defineConfig({
   testDir: "./e2e",
   fullyParallel: false,
   workers: 1,
-  retries: process.env.CI ? 1 : 0,
+  // A flaky browser test is a bug to fix, not to retry.
+  retries: 0,
   timeout: 30_000,
+  expect: { timeout: 10_000 },
+  globalTimeout: 10 * 60_000,
+  forbidOnly: Boolean(process.env.CI),
   reporter: process.env.CI ? [["list"], ["html", { open: "never" }]] : "list",
   use: {
     baseURL,
+    locale: "en-US",
+    timezoneId: "UTC",
+    colorScheme: "light",
+    viewport: { width: 1280, height: 800 },
+    permissions: ["clipboard-read", "clipboard-write"],
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
   },
@@ -21,11 +48,13 @@ export default defineConfig({
       name: "chromium",
       use: {
         ...devices["Desktop Chrome"],
+        viewport: { width: 1280, height: 800 },
         launchOptions: {
           executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
           args: [
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage",
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
@@ -36,13 +65,16 @@ export default defineConfig({
       },
     },
   ],
-  webServer: process.env.E2E_BASE_URL
+  webServer: external
     ? undefined
     : {
-        // Placeholder command for the lead to point at the backend (with the built SPA and a fake upstream).
-        command: process.env.E2E_SERVER_COMMAND ?? "cd .. && .venv/bin/codesmith serve --migrate --port 8000",
-        url: `${baseURL}/healthz`,
-        reuseExistingServer: !process.env.CI,
-        timeout: 60_000,
+        // Builds the SPA when it is stale, then starts the fake upstream and a migrated backend.
+        command: "node e2e/serve.mjs",
+        url: `${baseURL}/readyz`,
+        reuseExistingServer: false,
+        timeout: 300_000,
+        stdout: "pipe",
+        stderr: "pipe",
+        gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
       },
 });

@@ -5,6 +5,7 @@ import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-route
 import { Layout } from "./components/Layout";
 import { PageSkeleton } from "./components/PageSkeleton";
 import { AuthProvider, useAuth } from "./lib/auth";
+import { wasSignedOutOnPurpose } from "./lib/authStore";
 import { queryClient } from "./lib/queryClient";
 
 const SignIn = lazy(() => import("./pages/SignIn"));
@@ -23,7 +24,7 @@ function RequireAuth({ children }: { children: ReactNode }) {
   const location = useLocation();
   if (!token) {
     const next = location.pathname + location.search + location.hash;
-    const query = next === "/" ? "" : `?next=${encodeURIComponent(next)}`;
+    const query = next === "/" || wasSignedOutOnPurpose() ? "" : `?next=${encodeURIComponent(next)}`;
     return <Navigate to={`/sign-in${query}`} replace />;
   }
   return children;

@@ -62,7 +62,7 @@ async def report(
         requests=totals_row[0],
         prompt_tokens=totals_row[1],
         completion_tokens=totals_row[2],
-        cost_usd=round(float(totals_row[3]), 6),
+        cost_usd=round(float(totals_row[3]), 8),
         unpriced_requests=totals_row[4],
         estimated_requests=totals_row[5],
     )
@@ -81,7 +81,7 @@ async def report(
             requests=row[2],
             prompt_tokens=row[3],
             completion_tokens=row[4],
-            cost_usd=round(float(row[5]), 6) if row[6] else None,
+            cost_usd=round(float(row[5]), 8) if row[6] else None,
             priced=bool(row[6]),
         )
         for row in model_rows
@@ -100,7 +100,7 @@ async def report(
                 requests=row[1] if row else 0,
                 prompt_tokens=row[2] if row else 0,
                 completion_tokens=row[3] if row else 0,
-                cost_usd=round(float(row[4]), 6) if row else 0.0,
+                cost_usd=round(float(row[4]), 8) if row else 0.0,
             )
         )
 

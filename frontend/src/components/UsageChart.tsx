@@ -5,7 +5,8 @@ import { formatCompact, formatNumber, formatUsd } from "../lib/format";
 
 const WIDTH = 720;
 const HEIGHT = 240;
-const PAD = { top: 16, right: 52, bottom: 28, left: 48 };
+// The right margin holds the cost axis: sub-cent labels such as "$0.00038" need about 60 units.
+const PAD = { top: 16, right: 64, bottom: 28, left: 48 };
 
 function niceMax(value: number): number {
   if (value <= 0) return 1;

@@ -45,7 +45,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     );
   }, []);
 
-  const signOut = useCallback(() => setToken(null), []);
+  const signOut = useCallback(() => setToken(null, { onPurpose: true }), []);
 
   const value = useMemo(() => ({ token, signIn, signUp, signOut }), [token, signIn, signUp, signOut]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

@@ -4,6 +4,8 @@ const STORAGE_KEY = "codesmith.token";
 type Listener = (token: string | null) => void;
 
 let current: string | null = readStored();
+// Why the token went away: a user who signs out on purpose is not sent back to their last page.
+let signedOutOnPurpose = false;
 const listeners = new Set<Listener>();
 
 function readStored(): string | null {
@@ -18,8 +20,13 @@ export function getToken(): string | null {
   return current;
 }
 
-export function setToken(token: string | null): void {
+export function wasSignedOutOnPurpose(): boolean {
+  return signedOutOnPurpose;
+}
+
+export function setToken(token: string | null, { onPurpose = false }: { onPurpose?: boolean } = {}): void {
   current = token;
+  signedOutOnPurpose = token === null && onPurpose;
   try {
     if (token) localStorage.setItem(STORAGE_KEY, token);
     else localStorage.removeItem(STORAGE_KEY);

@@ -36,8 +36,11 @@ export function formatCompact(value: number): string {
 }
 
 export function formatUsd(value: number): string {
-  const digits = value !== 0 && Math.abs(value) < 0.01 ? 4 : 2;
-  return new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  // Sub-cent amounts (one answer from a small model) keep two significant digits: $0.000051, not $0.0000.
+  if (value !== 0 && Math.abs(value) < 0.01) {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", maximumSignificantDigits: 2 }).format(value);
+  }
+  return new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
 }
 
 export function plural(count: number, one: string, many = `${one}s`): string {

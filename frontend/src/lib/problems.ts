@@ -10,7 +10,13 @@ export interface ErrorAdvice {
   tone: "red" | "amber";
 }
 
-export function adviceFor(code: string, detail?: string | null, retryAfter?: number | null): ErrorAdvice {
+/** The model that failed, where the advice depends on it. */
+export interface FailedModel {
+  provider: string;
+  owner: string;
+}
+
+export function adviceFor(code: string, detail?: string | null, retryAfter?: number | null, model?: FailedModel | null): ErrorAdvice {
   switch (code) {
     case "not_a_code_request":
       return {
@@ -36,6 +42,16 @@ export function adviceFor(code: string, detail?: string | null, retryAfter?: num
         tone: "amber",
       };
     case "upstream_unauthorized":
+      // A provided OpenAI model runs on the user's own key, which is changed in Settings, not on the Models page.
+      if (model?.provider === "openai" && model.owner === "system") {
+        return {
+          title: "OpenAI rejected your API key",
+          advice: "Replace your OpenAI key in Settings, then regenerate.",
+          link: { to: "/settings", label: "Replace your key" },
+          retry: false,
+          tone: "red",
+        };
+      }
       return {
         title: "The model's server rejected the API key",
         advice: "Check or replace the key for this model, then regenerate.",

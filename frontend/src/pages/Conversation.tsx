@@ -367,7 +367,7 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, 
           {streaming && !waiting ? <span className="streaming-caret" aria-hidden="true" /> : null}
         </div>
       ) : null}
-      {!streaming ? <MessageOutcome message={message} onRegenerate={() => onRegenerate(message)} /> : null}
+      {!streaming ? <MessageOutcome message={message} model={model} onRegenerate={() => onRegenerate(message)} /> : null}
       <div className="mt-2 flex min-h-8 flex-wrap items-center gap-1 text-xs text-zinc-500">
         <VersionSwitcher step={step} onSwitch={onSwitch} noun="answer" />
         {streaming ? (
@@ -406,7 +406,7 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, 
   );
 }
 
-function MessageOutcome({ message, onRegenerate }: { message: Message; onRegenerate: () => void }) {
+function MessageOutcome({ message, model, onRegenerate }: { message: Message; model: Model | undefined; onRegenerate: () => void }) {
   if (message.status === "cancelled") {
     return (
       <p className="mt-3 rounded-lg bg-zinc-100 px-3 py-2 text-sm text-zinc-700 dark:bg-zinc-900 dark:text-zinc-300">
@@ -416,7 +416,7 @@ function MessageOutcome({ message, onRegenerate }: { message: Message; onRegener
   }
   const code = message.error?.code ?? (message.status === "interrupted" ? "interrupted" : null);
   if (!code || message.status === "complete") return null;
-  const advice = adviceFor(code, message.error?.detail);
+  const advice = adviceFor(code, message.error?.detail, null, model);
   return <AdviceAlert advice={advice} detail={message.error?.detail} onRetry={advice.retry ? onRegenerate : undefined} />;
 }
 

@@ -197,9 +197,12 @@ function ConversationList({ q }: { q: string }) {
               </button>
             </div>
             {conversation.preview ? (
-              <pre className="mt-3 line-clamp-3 overflow-hidden whitespace-pre-wrap rounded-lg bg-zinc-50 px-3 py-2 font-mono text-xs text-zinc-700 dark:bg-zinc-950 dark:text-zinc-300">
-                {conversation.preview}
-              </pre>
+              // The padding is on a wrapper: inside the clamped box it would show the top of a fourth line.
+              <div className="mt-3 rounded-lg bg-zinc-50 px-3 py-2 dark:bg-zinc-950">
+                <pre className="line-clamp-3 overflow-hidden whitespace-pre-wrap font-mono text-xs text-zinc-700 dark:text-zinc-300">
+                  {conversation.preview}
+                </pre>
+              </div>
             ) : null}
           </li>
         ))}

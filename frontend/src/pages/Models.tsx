@@ -1,5 +1,5 @@
 /** Models: the system's and the user's own, their status, and registering vLLM / OpenAI-compatible / LoRA models. */
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { ApiError, errorMessage } from "../api/errors";
 import { useCheckModel, useCreateModel, useDeleteModel, useMe, useModels, useUpdateModel } from "../api/queries";
 import type { Model, ModelCheck, ModelCreate, ModelUpdate, Provider } from "../api/types";
@@ -107,9 +107,11 @@ interface SectionProps {
 }
 
 function ModelSection({ title, models, empty, canEdit, onEdit, onDelete }: SectionProps) {
+  // A generated id: the title has spaces, and aria-labelledby reads a space as a list of ids.
+  const headingId = useId();
   return (
-    <section aria-labelledby={`section-${title}`}>
-      <h2 id={`section-${title}`} className="mb-3 text-sm font-semibold uppercase tracking-wide text-zinc-500">
+    <section aria-labelledby={headingId}>
+      <h2 id={headingId} className="mb-3 text-sm font-semibold uppercase tracking-wide text-zinc-500">
         {title}
       </h2>
       {models.length === 0 ? (
