@@ -40,9 +40,7 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
         if current != rendered:
-            print(
-                f"{TARGET.relative_to(ROOT)} is out of date: run scripts/export_openapi.py", file=sys.stderr
-            )
+            print(f"{TARGET.relative_to(ROOT)} is out of date: run scripts/export_openapi.py", file=sys.stderr)
             return 1
         return 0
     TARGET.write_text(rendered, encoding="utf-8")

@@ -121,9 +121,7 @@ class UserHandle:
 RegisterUser = Callable[..., Awaitable[UserHandle]]
 
 
-async def register_and_login(
-    http: httpx.AsyncClient, email: str, password: str = PASSWORD, **extra: Any
-) -> UserHandle:
+async def register_and_login(http: httpx.AsyncClient, email: str, password: str = PASSWORD, **extra: Any) -> UserHandle:
     created = await http.post("/auth/register", json={"email": email, "password": password, **extra})
     assert created.status_code == 201, created.text
     token = await http.post("/auth/token", data={"username": email, "password": password})

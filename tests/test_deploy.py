@@ -31,7 +31,11 @@ def test_compose_refuses_to_start_without_a_secret() -> None:
     env = {k: v for k, v in os.environ.items() if k != "CODESMITH_SECRET_KEY"}
     result = subprocess.run(
         [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert "CODESMITH_SECRET_KEY" in result.stderr

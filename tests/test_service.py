@@ -66,9 +66,7 @@ class TestProblemDetails:
         assert response.json()["code"] == "validation_error"
         assert response.json()["errors"]
 
-    async def test_500_shows_a_request_id_and_no_trace(
-        self, app: FastAPI, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    async def test_500_shows_a_request_id_and_no_trace(self, app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
         @app.get("/api/v1/boom")
         async def boom() -> None:
             raise RuntimeError("secret internal detail")

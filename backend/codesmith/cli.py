@@ -67,9 +67,7 @@ async def _create_admin(email: str, password: str) -> str:
                 await session.commit()
                 return f"{existing.email} is now an administrator."
             data = UserCreate(email=email, password=password)
-            user = await service.register(
-                session, Keyring(settings.resolved_secret_key()), data, is_admin=True
-            )
+            user = await service.register(session, Keyring(settings.resolved_secret_key()), data, is_admin=True)
             await session.commit()
             return f"Administrator {user.email} created."
     finally:

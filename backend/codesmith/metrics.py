@@ -21,9 +21,7 @@ GENERATIONS = Counter(
 )
 ACTIVE_GENERATIONS = Gauge("codesmith_active_generations", "Generations running now.")
 ACTIVE_STREAMS = Gauge("codesmith_active_streams", "SSE subscribers connected now.")
-TOKENS = Counter(
-    "codesmith_tokens_total", "Tokens by model and kind (prompt, completion).", ["model", "kind"]
-)
+TOKENS = Counter("codesmith_tokens_total", "Tokens by model and kind (prompt, completion).", ["model", "kind"])
 COST = Counter("codesmith_cost_usd_total", "Cost in US dollars by model.", ["model"])
 UPSTREAM_ERRORS = Counter("codesmith_upstream_errors_total", "Upstream failures by code.", ["code"])
 TIME_TO_FIRST_TOKEN = Histogram(

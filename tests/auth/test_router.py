@@ -28,9 +28,7 @@ class TestRegister:
         assert token.json()["token_type"] == "bearer"
         assert token.json()["expires_in"] == 60 * 60
 
-        me = await client.get(
-            "/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
-        )
+        me = await client.get("/users/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
         assert me.status_code == 200
         assert me.json()["id"] == body["id"]
 
@@ -96,9 +94,7 @@ class TestLogin:
         # Both hash a password with argon2: an unknown email must not answer much faster.
         assert unknown > known * 0.5
 
-    async def test_five_failures_then_429_with_retry_after(
-        self, client: httpx.AsyncClient, user: UserHandle
-    ) -> None:
+    async def test_five_failures_then_429_with_retry_after(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         for _ in range(5):
             failed = await client.post("/auth/token", data={"username": user.email, "password": "nope-nope"})
             assert failed.status_code == 401
@@ -126,14 +122,10 @@ class TestAccessTokens:
     async def test_tampered_token_is_401(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         header, payload, signature = user.token.split(".")
         flipped = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
-        response = await client.get(
-            "/users/me", headers={"Authorization": f"Bearer {header}.{payload}.{flipped}"}
-        )
+        response = await client.get("/users/me", headers={"Authorization": f"Bearer {header}.{payload}.{flipped}"})
         assert response.status_code == 401
 
-    async def test_token_signed_with_another_secret_is_401(
-        self, client: httpx.AsyncClient, user: UserHandle
-    ) -> None:
+    async def test_token_signed_with_another_secret_is_401(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         forged = Keyring("another-secret-of-sufficient-length-1234567890").create_access_token(user.id, 0, 5)
         response = await client.get("/users/me", headers={"Authorization": f"Bearer {forged}"})
         assert response.status_code == 401

@@ -159,9 +159,7 @@ class FakeUpstream:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         body = await request.json()
         count = (
-            count_prompt(body.get("messages", []))
-            if "messages" in body
-            else len(str(body.get("prompt", "")).split())
+            count_prompt(body.get("messages", [])) if "messages" in body else len(str(body.get("prompt", "")).split())
         )
         return JSONResponse({"count": count, "max_model_len": self.behaviour.max_model_len, "tokens": []})
 
@@ -233,7 +231,8 @@ class FakeUpstream:
             message = (
                 f"This model's maximum context length is {b.max_model_len} tokens. However, you requested "
                 f"{prompt_tokens + int(body.get('max_tokens') or 0)} tokens ({prompt_tokens} in the messages, "
-                f"{body.get('max_tokens') or 0} in the completion). Please reduce the length of the messages or completion."
+                f"{body.get('max_tokens') or 0} in the completion). "
+                "Please reduce the length of the messages or completion."
             )
             return _error(400, message, "BadRequestError", vllm=True)
         return None
@@ -249,9 +248,7 @@ class FakeUpstream:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model"),
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
-            ],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
         }
         if self.behaviour.include_usage:
             result["usage"] = self._usage(body, reply)
@@ -272,9 +269,7 @@ class FakeUpstream:
             yield _sse(
                 {
                     **base,
-                    "choices": [
-                        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-                    ],
+                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
                 }
             )
             for index, token in enumerate(words(reply)):
@@ -282,9 +277,7 @@ class FakeUpstream:
                     raise ConnectionAbortedError("fake upstream dropped the stream")
                 if b.token_delay and index:
                     await asyncio.sleep(b.token_delay)
-                yield _sse(
-                    {**base, "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]}
-                )
+                yield _sse({**base, "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]})
             yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             if b.include_usage and wants_usage:

@@ -132,9 +132,7 @@ class TestRetries:
 
 
 class TestErrorMapping:
-    async def test_bad_key_is_upstream_unauthorized_and_never_echoes_the_key(
-        self, fake_upstream: FakeUpstream
-    ) -> None:
+    async def test_bad_key_is_upstream_unauthorized_and_never_echoes_the_key(self, fake_upstream: FakeUpstream) -> None:
         fake_upstream.behaviour.require_key = "sk-the-right-key-0000"
         client = make_client()
         wrong_key = "sk-live-supersecret-value-1234"

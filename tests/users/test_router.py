@@ -42,9 +42,7 @@ class TestOpenAIKey:
 
 
 class TestPasswordChange:
-    async def test_change_revokes_earlier_access_tokens(
-        self, client: httpx.AsyncClient, user: UserHandle
-    ) -> None:
+    async def test_change_revokes_earlier_access_tokens(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         changed = await client.post(
             "/users/me/password",
             json={"current_password": PASSWORD, "new_password": "a brand new password"},
@@ -56,9 +54,7 @@ class TestPasswordChange:
 
         old_login = await client.post("/auth/token", data={"username": user.email, "password": PASSWORD})
         assert old_login.status_code == 401
-        new_login = await client.post(
-            "/auth/token", data={"username": user.email, "password": "a brand new password"}
-        )
+        new_login = await client.post("/auth/token", data={"username": user.email, "password": "a brand new password"})
         assert new_login.status_code == 200
         fresh = {"Authorization": f"Bearer {new_login.json()['access_token']}"}
         assert (await client.get("/users/me", headers=fresh)).status_code == 200
@@ -75,9 +71,7 @@ class TestPasswordChange:
         assert response.json()["errors"][0]["loc"] == ["body", "current_password"]
         assert (await client.get("/users/me", headers=user.headers)).status_code == 200
 
-    async def test_new_password_must_be_long_enough(
-        self, client: httpx.AsyncClient, user: UserHandle
-    ) -> None:
+    async def test_new_password_must_be_long_enough(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         response = await client.post(
             "/users/me/password",
             json={"current_password": PASSWORD, "new_password": "short"},
@@ -136,9 +130,7 @@ class TestApiTokens:
         response = await client.delete(f"/users/me/api-tokens/{created.json()['id']}", headers=other.headers)
         assert response.status_code == 404
         token = created.json()["token"]
-        assert (
-            await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
-        ).status_code == 200
+        assert (await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
 
     async def test_pagination_of_tokens(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         for index in range(5):

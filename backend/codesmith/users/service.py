@@ -32,9 +32,7 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
-async def register(
-    session: AsyncSession, keyring: Keyring, data: UserCreate, *, is_admin: bool = False
-) -> User:
+async def register(session: AsyncSession, keyring: Keyring, data: UserCreate, *, is_admin: bool = False) -> User:
     if await get_by_email(session, data.email) is not None:
         raise EmailTaken("An account with this email already exists.")
     user = User(email=data.email, password_hash=hash_password(data.password), is_admin=is_admin)
@@ -104,9 +102,7 @@ async def create_api_token(
     return ApiTokenCreated(**ApiTokenPublic.model_validate(row).model_dump(), token=token)
 
 
-async def list_api_tokens(
-    session: AsyncSession, user: User, *, limit: int, cursor: str | None
-) -> Page[ApiTokenPublic]:
+async def list_api_tokens(session: AsyncSession, user: User, *, limit: int, cursor: str | None) -> Page[ApiTokenPublic]:
     query = paginate(
         select(ApiToken).where(ApiToken.user_id == user.id),
         ApiToken.created_at,
@@ -119,9 +115,7 @@ async def list_api_tokens(
 
 
 async def delete_api_token(session: AsyncSession, user: User, token_id: str) -> None:
-    result = await session.execute(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
-    )
+    result = await session.execute(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
     row = result.scalar_one_or_none()
     if row is None:
         raise NotFound("API token")
