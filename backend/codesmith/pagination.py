@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from codesmith.errors import ValidationFailed
@@ -52,7 +52,9 @@ def paginate(
     """Order newest first on (created, id) and start after the cursor; fetch one extra row."""
     if cursor:
         stamp, last_id = decode_cursor(cursor)
-        query = query.where(or_(created < stamp, and_(created == stamp, row_id < last_id)))
+        # A row-value comparison, not `a < x OR (a = x AND b < y)`: the index seeks straight to the
+        # cursor instead of scanning everything before it (a deep page costs what the first one does).
+        query = query.where(tuple_(created, row_id) < tuple_(stamp, last_id))
     return query.order_by(created.desc(), row_id.desc()).limit(limit + 1)
 
 

@@ -26,7 +26,13 @@ from starlette.responses import Response
 from codesmith.config import Settings
 from codesmith.conversations import service as conversations
 from codesmith.conversations import sse
-from codesmith.conversations.manager import ACTIVE_STATUSES, Generation, GenerationManager
+from codesmith.conversations.manager import (
+    ACTIVE_STATUSES,
+    FLUSH_SECONDS,
+    Generation,
+    GenerationManager,
+    store_if_active,
+)
 from codesmith.conversations.prompt import Context, Turn, build_context, chat_messages, title_from
 from codesmith.conversations.schemas import ConversationPublic, MessagePublic, message_public
 from codesmith.conversations.tables import Conversation, Message
@@ -60,8 +66,6 @@ from codesmith.users.tables import User
 
 logger = logging.getLogger("codesmith.generations")
 
-# The text so far is written to the database this often while an answer streams (never per token).
-FLUSH_SECONDS = 0.5
 FINAL_WRITE_ATTEMPTS = 3
 # What the database says when a stopped task no longer owns its message.
 _STOP_STATUS = {"cancelled": "cancelled", "interrupted": "interrupted", "gone": "cancelled"}
@@ -207,7 +211,7 @@ async def cancel(
         await generations.cancel(message_id)
     elif message.status in ACTIVE_STATUSES:
         # Running in another process (or orphaned): that task sees the change at its next write and stops.
-        await _store_if_active(session, message_id, status="cancelled", completed_at=utcnow())
+        await store_if_active(session, message_id, status="cancelled", completed_at=utcnow())
     await session.commit()
     return await _message_view(session, message_id)
 
@@ -475,19 +479,6 @@ async def _final_event(session: AsyncSession, message: Message, offset: int) -> 
     return sse.encode_raw("done", public.__pydantic_serializer__.to_json(public), offset)
 
 
-async def _store_if_active(session: AsyncSession, message_id: str, **values: Any) -> bool:
-    """Write to a message only while it is still running: a task that lost it (cancelled elsewhere,
-    deleted) gets False and stops; a late write can never undo a final state."""
-    statement = (
-        update(Message)
-        .where(Message.id == message_id, Message.status.in_(ACTIVE_STATUSES))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    result = cast(CursorResult[Any], await session.execute(statement))
-    return result.rowcount > 0
-
-
 # -- the generation's task ------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Outcome:
@@ -499,11 +490,10 @@ class Outcome:
 
 
 async def _run(generations: GenerationManager, limiter: UsageLimiter | None, job: Job, generation: Generation) -> bytes:
-    flusher = _Flusher(generations.sessionmaker, generation)
-    flusher.start()
+    generations.writer.watch(generation)
     outcome = await _generate(generations.llm, generations.settings, job, generation)
     generation.closing = True  # from here on, a cancel is too late: the outcome gets stored as it is
-    await flusher.stop()
+    await generations.writer.unwatch(generation)
     # The final write must happen even when a shutdown cancels this task again meanwhile.
     final = asyncio.ensure_future(_finish(generations.sessionmaker, job, generation, outcome))
     try:
@@ -631,7 +621,7 @@ async def _store_final(
     values: dict[str, Any],
 ) -> bytes:
     async with sessionmaker() as session:
-        owned = await _store_if_active(session, job.message_id, **values)
+        owned = await store_if_active(session, job.message_id, **values)
         message = await session.get(Message, job.message_id)
         snippets: list[Snippet] = []
         if message is not None and owned and outcome.status == "complete":
@@ -662,54 +652,6 @@ def _count(job: Job, outcome: Outcome) -> None:
     )
     if cost:
         COST.labels(model).inc(cost)
-
-
-class _Flusher:
-    """Writes the text so far every FLUSH_SECONDS while it changes: a handful of writes per answer."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], generation: Generation) -> None:
-        self._sessionmaker = sessionmaker
-        self._generation = generation
-        self._loop: asyncio.Task[None] | None = None
-        self._saving: asyncio.Task[bool] | None = None
-
-    def start(self) -> None:
-        self._loop = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        """Stop; a write under way completes first, so it can never land after the final one."""
-        if self._loop is not None:
-            self._loop.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._loop
-        if self._saving is not None:
-            with suppress(Exception):
-                await self._saving
-
-    async def _run(self) -> None:
-        generation = self._generation
-        saved = (0, "pending")
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            current = (generation.length, generation.status)
-            if current == saved:
-                continue
-            self._saving = asyncio.create_task(self._save(generation.text(), generation.status))
-            # Shielded: cancelling the loop must not cut a database write in half.
-            if not await asyncio.shield(self._saving):
-                generation.stop("gone")
-                return
-            saved = current
-
-    async def _save(self, content: str, status: str) -> bool:
-        try:
-            async with self._sessionmaker() as session:
-                owned = await _store_if_active(session, self._generation.message_id, content=content, status=status)
-                await session.commit()
-                return owned
-        except Exception as exc:  # a busy database: the next batch or the final write will catch up
-            logger.warning("saving a partial answer failed", extra={"error": type(exc).__name__})
-            return True
 
 
 async def recover_interrupted(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

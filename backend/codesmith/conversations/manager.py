@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from typing import Annotated
+from contextlib import contextmanager, suppress
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codesmith.config import Settings
 from codesmith.conversations import sse
+from codesmith.conversations.tables import Message
 from codesmith.errors import GenerationInProgress
 from codesmith.llm.client import ChatClient
 from codesmith.metrics import ACTIVE_GENERATIONS, ACTIVE_STREAMS
@@ -30,6 +32,8 @@ ACTIVE_STATUSES = ("pending", "streaming")
 SHUTDOWN_GRACE_SECONDS = 2.0
 # After the grace period: time for the interrupted generations to write their final state.
 FINAL_WRITE_SECONDS = 10.0
+# The text so far is written to the database this often while an answer streams (never per token).
+FLUSH_SECONDS = 0.5
 # A subscriber writes at most this often: faster tokens are sent together (below what a reader notices).
 COALESCE_SECONDS = 0.02
 
@@ -149,6 +153,84 @@ class Generation:
 Runner = Callable[[Generation], Awaitable[bytes]]
 
 
+async def store_if_active(session: AsyncSession, message_id: str, **values: Any) -> bool:
+    """Write to a message only while it is still running: a task that lost it (cancelled elsewhere,
+    deleted) gets False and stops; a late write can never undo a final state."""
+    statement = (
+        update(Message)
+        .where(Message.id == message_id, Message.status.in_(ACTIVE_STATUSES))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount > 0
+
+
+class BatchWriter:
+    """Writes the text so far of every running generation of the process, every FLUSH_SECONDS, in ONE
+    transaction: never a write per token, and not a transaction per generation either (SQLite has a
+    single writer, and hundreds of concurrent streams each committing twice a second queue up on it)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._watched: dict[str, tuple[Generation, tuple[int, str]]] = {}
+        self._loop: asyncio.Task[None] | None = None
+        self._batch: asyncio.Task[list[Generation]] | None = None
+
+    def watch(self, generation: Generation) -> None:
+        self._watched[generation.message_id] = (generation, (0, "pending"))
+        if self._loop is None or self._loop.done():
+            self._loop = asyncio.create_task(self._run(), name="generation-batch-writer")
+
+    async def unwatch(self, generation: Generation) -> None:
+        """Stop writing it; a batch under way completes first, so it can never land after the final write."""
+        self._watched.pop(generation.message_id, None)
+        batch = self._batch
+        if batch is not None and not batch.done():
+            with suppress(Exception):
+                await asyncio.shield(batch)
+
+    async def _run(self) -> None:
+        while self._watched:
+            await asyncio.sleep(FLUSH_SECONDS)
+            changed = [
+                (generation, (generation.length, generation.status))
+                for generation, saved in self._watched.values()
+                if (generation.length, generation.status) != saved
+            ]
+            if not changed:
+                continue
+            self._batch = asyncio.create_task(self._save(changed))
+            # Shielded: cancelling the loop must not cut a database write in half.
+            for generation in await asyncio.shield(self._batch):
+                generation.stop("gone")
+            for generation, state in changed:
+                if generation.message_id in self._watched:
+                    self._watched[generation.message_id] = (generation, state)
+
+    async def _save(self, changed: list[tuple[Generation, tuple[int, str]]]) -> list[Generation]:
+        """Write the batch; the generations whose message is no longer theirs to write."""
+        gone: list[Generation] = []
+        try:
+            async with self._sessionmaker() as session:
+                for generation, (_, status) in changed:
+                    if not await store_if_active(
+                        session, generation.message_id, content=generation.text(), status=status
+                    ):
+                        gone.append(generation)
+                await session.commit()
+        except Exception as exc:  # a busy database: the next batch or the final write will catch up
+            logger.warning("saving partial answers failed", extra={"error": type(exc).__name__})
+            return []
+        return [generation for generation in gone if not generation.closing]
+
+    async def aclose(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._loop
+
+
 class GenerationManager:
     """The running generations of this process, by message and by conversation (one per conversation)."""
 
@@ -164,6 +246,7 @@ class GenerationManager:
         self.llm = llm
         self.settings = settings
         self.shutdown_grace = shutdown_grace
+        self.writer = BatchWriter(sessionmaker)
         self._by_message: dict[str, Generation] = {}
         # None: reserved by a request that is still preparing its generation.
         self._by_conversation: dict[str, Generation | None] = {}
@@ -241,6 +324,12 @@ class GenerationManager:
 
     async def shutdown(self) -> None:
         """Let running generations finish within the grace period, then store the rest as interrupted."""
+        try:
+            await self._stop_running()
+        finally:
+            await self.writer.aclose()
+
+    async def _stop_running(self) -> None:
         tasks = [g.task for g in self._by_message.values() if g.task is not None]
         if not tasks:
             return

@@ -28,6 +28,19 @@ class Message(IdMixin, Base):
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
         Index("ix_messages_user_created", "user_id", "created_at"),
         Index("ix_messages_status", "status"),
+        # Covers the usage page's aggregations: they read the index, never the messages' text.
+        Index(
+            "ix_messages_usage",
+            "user_id",
+            "role",
+            "created_at",
+            "model_id",
+            "model_name",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
+            "usage_estimated",
+        ),
     )
 
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

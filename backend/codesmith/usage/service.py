@@ -33,7 +33,7 @@ def _day_column(session: AsyncSession) -> Any:
 
 def _sums() -> list[Any]:
     return [
-        func.count(Message.id),
+        func.count(),
         func.coalesce(func.sum(Message.prompt_tokens), 0),
         func.coalesce(func.sum(Message.completion_tokens), 0),
         func.coalesce(func.sum(Message.cost_usd), 0.0),
@@ -72,7 +72,7 @@ async def report(
         select(Message.model_id, Message.model_name, *_sums(), priced_count)
         .where(*scope)
         .group_by(Message.model_id, Message.model_name)
-        .order_by(func.count(Message.id).desc())
+        .order_by(func.count().desc())
     )
     by_model = [
         ModelUsage(
