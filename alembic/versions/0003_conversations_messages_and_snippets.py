@@ -60,9 +60,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_messages_conversation_created", ["conversation_id", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_messages_conversation_created", ["conversation_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_messages_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index("ix_messages_status", ["status"], unique=False)
         batch_op.create_index("ix_messages_user_created", ["user_id", "created_at"], unique=False)
