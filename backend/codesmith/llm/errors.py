@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import aiohttp
 import httpx2 as httpx
 import openai
 
@@ -109,9 +110,7 @@ def _could_not_connect(exc: BaseException) -> bool:
     """
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ConnectionRefusedError | httpx.ConnectError) or (
-            isinstance(seen, OSError) and not isinstance(seen, TimeoutError) and seen.errno is not None
-        ):
+        if isinstance(seen, ConnectionRefusedError | httpx.ConnectError | aiohttp.ClientConnectorError):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
