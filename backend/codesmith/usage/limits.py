@@ -78,6 +78,10 @@ class UsageLimiter:
         self._limiter = limiter
         self._tokens = FixedWindowRateLimiter(limiter.storage)
         self._seed_lock = asyncio.Lock()
+        # The (user, day) counters this process has already started from the database: the sum query
+        # runs once per user and day, not on every request of a user who has used nothing yet today.
+        self._seeded: set[str] = set()
+        self._seeded_day = ""
 
     async def admit_request(self, user: User, settings: Settings) -> None:
         """Count one generation request (refused ones too); 429 when the minute's budget is spent."""
@@ -106,10 +110,17 @@ class UsageLimiter:
         # After a restart (in-memory storage) the counter is empty: start it from what the
         # database recorded today, so a restart never hands out a fresh daily budget.
         key = self._key(user_id, day)
+        if day != self._seeded_day:
+            self._seeded, self._seeded_day = set(), day
+        if key in self._seeded:
+            return
         async with self._seed_lock:
+            if key in self._seeded:
+                return
             if await self._limiter.storage.get(key) == 0:
                 recorded = await tokens_recorded_today(session, user_id)
                 await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=max(recorded, 0) or 0)
+            self._seeded.add(key)
 
     async def reserve_tokens(self, session: AsyncSession, user: User, settings: Settings, tokens: int) -> Reservation:
         """Reserve `tokens` of today's budget or answer 429 with the time until the budget renews."""
