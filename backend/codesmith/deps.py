@@ -1,4 +1,8 @@
-"""FastAPI dependencies for the objects the app builds once at start-up (settings, keys, limiter)."""
+"""FastAPI dependencies for the objects the app builds once at start-up (settings, keys, limiter).
+
+Every dependency is `async def`, even when it never awaits: FastAPI runs a plain `def` dependency in
+its thread pool, a thread hand-off per dependency per request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,22 @@ from codesmith.ratelimit import Limiter
 from codesmith.security import Keyring
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_keyring(request: Request) -> Keyring:
+async def get_keyring(request: Request) -> Keyring:
     keyring: Keyring = request.app.state.keyring
     return keyring
 
 
-def get_limiter(request: Request) -> Limiter:
+async def get_limiter(request: Request) -> Limiter:
     limiter: Limiter = request.app.state.limiter
     return limiter
 
 
-def get_llm(request: Request) -> ChatClient:
+async def get_llm(request: Request) -> ChatClient:
     llm: ChatClient = request.app.state.llm
     return llm
 

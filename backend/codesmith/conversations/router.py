@@ -50,7 +50,7 @@ async def delete_conversation(
 
 
 # -- generation: create, feedback, regenerate, cancel, re-attach (conversations/generation.py) ---------------
-def _requester(
+async def _requester(
     request: Request, user: CurrentUser, keyring: KeyringDep, settings: SettingsDep, generations: GenerationsDep
 ) -> Requester:
     limiter = getattr(request.app.state, "usage_limiter", None)

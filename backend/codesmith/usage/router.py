@@ -17,7 +17,7 @@ router = APIRouter(tags=["usage"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-def get_usage_limiter(request: Request) -> UsageLimiter:
+async def get_usage_limiter(request: Request) -> UsageLimiter:
     limiter: UsageLimiter = request.app.state.usage_limiter
     return limiter
 
