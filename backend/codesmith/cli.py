@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
+import importlib
 import os
 import sys
 
@@ -18,6 +20,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.migrate:
         _migrate(args)
+    # The app's modules, loaded once, live as long as the process: frozen, the garbage collector stops
+    # walking them on every full collection (a few per cent of a busy server's CPU).
+    importlib.import_module("codesmith.main")
+    gc.freeze()
     uvicorn.run(
         "codesmith.main:create_app",
         factory=True,
