@@ -76,7 +76,7 @@ async def seed_conversation(
         )
         session.add(answered)
         await session.flush()
-        snippets = await store_snippets(session, answered, conversation)
+        snippets = await store_snippets(session, answered)
         await session.commit()
         return Seeded(conversation.id, asked.id, answered.id, [snippet.id for snippet in snippets])
 

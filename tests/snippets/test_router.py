@@ -274,8 +274,9 @@ class TestStoreSnippets:
             first_preview = conversation.preview
             assert first_preview == 'def reverse_words(text: str) -> str:\n    return " ".join(reversed(text.split()))'
             message.content = "```go\nfunc main() {}\n```"
-            await store_snippets(session, message, conversation)
+            await store_snippets(session, message)
             await session.commit()
+            await session.refresh(conversation)
             count = await session.scalar(
                 select(func.count()).select_from(Snippet).where(Snippet.message_id == message.id)
             )

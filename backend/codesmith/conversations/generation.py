@@ -31,6 +31,8 @@ from codesmith.conversations.manager import (
     FLUSH_SECONDS,
     Generation,
     GenerationManager,
+    Pacer,
+    finish_if_active,
     store_if_active,
 )
 from codesmith.conversations.prompt import Context, Turn, build_context, chat_messages, title_from
@@ -517,6 +519,7 @@ async def _settle(limiter: UsageLimiter | None, job: Job, outcome: Outcome) -> N
 async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: Generation) -> Outcome:
     """Stream the answer into `generation`; how it ended, never an exception (but for bugs)."""
     gate = MarkerGate()  # holds back the start until it knows the answer is not a NOT_CODE refusal
+    pacer = Pacer()
     usage: Usage | None = None
     model = job.model.endpoint.model
     started = time.perf_counter()
@@ -532,6 +535,7 @@ async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: G
                     released = gate.feed(event.text)
                     if released:
                         generation.append(released)
+                        await pacer.pause()
                     elif gate.refused and gate.reason is not None:
                         break  # the refusal's reason is complete: stop paying for the rest
                 else:
@@ -621,18 +625,15 @@ async def _store_final(
     values: dict[str, Any],
 ) -> bytes:
     async with sessionmaker() as session:
-        owned = await store_if_active(session, job.message_id, **values)
-        message = await session.get(Message, job.message_id)
-        snippets: list[Snippet] = []
-        if message is not None and owned and outcome.status == "complete":
-            conversation = await session.get(Conversation, job.conversation_id)
-            if conversation is not None:
-                snippets = await store_snippets(session, message, conversation)
-        await session.commit()
-        if message is None:
-            return sse.error("not_found", "The conversation was deleted.", job.message_id, generation.length)
-        if not owned:  # cancelled by another process meanwhile: its state stands
+        message = await finish_if_active(session, job.message_id, **values)
+        if message is None:  # cancelled by another process meanwhile (its state stands), or deleted
+            message = await session.get(Message, job.message_id)
+            await session.commit()
+            if message is None:
+                return sse.error("not_found", "The conversation was deleted.", job.message_id, generation.length)
             return await _final_event(session, message, generation.length)
+        snippets = await store_snippets(session, message) if outcome.status == "complete" else []
+        await session.commit()
         if message.status in ("failed", "rejected") and message.error_code:
             return sse.error(message.error_code, message.error_detail or "", message.id, generation.length)
         public = message_public(message, snippets)

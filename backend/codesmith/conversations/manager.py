@@ -3,7 +3,9 @@ and the fan-out of their events to any number of stream subscribers.
 
 A generation is an asyncio task of its own, so a subscriber that goes away never stops it. Its
 subscribers share one wake-up event and each keeps a cursor into the text: when woken, it sends
-everything past its cursor as one delta, so a burst of tokens costs one write, not one per token.
+everything past its cursor as one delta. The task paces itself (see `Pacer`): tokens that come
+faster than COALESCE_SECONDS wait in the connection's buffer and arrive together, so a burst costs
+one read, one wake-up per subscriber and one write each, not one per token.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager, suppress
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, Update, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codesmith.config import Settings
@@ -34,8 +36,30 @@ SHUTDOWN_GRACE_SECONDS = 2.0
 FINAL_WRITE_SECONDS = 10.0
 # The text so far is written to the database this often while an answer streams (never per token).
 FLUSH_SECONDS = 0.5
-# A subscriber writes at most this often: faster tokens are sent together (below what a reader notices).
+# Text reaches subscribers at most this often: faster tokens travel together (below what a reader notices).
 COALESCE_SECONDS = 0.02
+
+
+class Pacer:
+    """Spaces a generation's appends at least COALESCE_SECONDS apart.
+
+    Awaited after each append: while the task sleeps, the upstream's tokens gather in the connection's
+    buffer and the next read takes them all. Tokens slower than the interval never wait.
+    """
+
+    __slots__ = ("_last", "_loop")
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._last = -COALESCE_SECONDS
+
+    async def pause(self) -> None:
+        now = self._loop.time()
+        quiet = now - self._last
+        if quiet < COALESCE_SECONDS:
+            await asyncio.sleep(COALESCE_SECONDS - quiet)
+            now = self._loop.time()
+        self._last = now
 
 
 class Generation:
@@ -122,17 +146,9 @@ class Generation:
                 offset = 0  # a position this answer never reached: send it all
             if offset < sent:
                 yield sse.delta(self.text()[offset:], sent)
-            loop = asyncio.get_running_loop()
-            written = 0.0
             while True:
                 chunks = self.chunks
                 if index < len(chunks):
-                    quiet = loop.time() - written
-                    if quiet < COALESCE_SECONDS and self.final is None:
-                        # Tokens that come faster than this share one write (and one wake-up).
-                        await asyncio.sleep(COALESCE_SECONDS - quiet)
-                        chunks = self.chunks
-                    written = loop.time()
                     text = chunks[index] if index == len(chunks) - 1 else "".join(chunks[index:])
                     index = len(chunks)
                     sent += len(text)
@@ -153,17 +169,26 @@ class Generation:
 Runner = Callable[[Generation], Awaitable[bytes]]
 
 
+def _while_active(message_id: str) -> Update:
+    return (
+        update(Message)
+        .where(Message.id == message_id, Message.status.in_(ACTIVE_STATUSES))
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def store_if_active(session: AsyncSession, message_id: str, **values: Any) -> bool:
     """Write to a message only while it is still running: a task that lost it (cancelled elsewhere,
     deleted) gets False and stops; a late write can never undo a final state."""
-    statement = (
-        update(Message)
-        .where(Message.id == message_id, Message.status.in_(ACTIVE_STATUSES))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    result = cast(CursorResult[Any], await session.execute(statement))
+    result = cast(CursorResult[Any], await session.execute(_while_active(message_id).values(**values)))
     return result.rowcount > 0
+
+
+async def finish_if_active(session: AsyncSession, message_id: str, **values: Any) -> Message | None:
+    """store_if_active for the final write, in one statement: the message as stored (None when it was
+    no longer this task's to write)."""
+    statement = _while_active(message_id).values(**values).returning(Message)
+    return (await session.scalars(statement)).one_or_none()
 
 
 class BatchWriter:
@@ -344,7 +369,7 @@ class GenerationManager:
             logger.warning("generations did not store their final state", extra={"count": len(unfinished)})
 
 
-def get_generations(request: Request) -> GenerationManager:
+async def get_generations(request: Request) -> GenerationManager:
     generations: GenerationManager = request.app.state.generations
     return generations
 

@@ -97,7 +97,7 @@ def map_exception(exc: BaseException, secret: str | None = None) -> AppError:
         return UpstreamTimeout("The model provider did not answer in time.")
     if isinstance(exc, openai.APIConnectionError | httpx.ConnectError):
         return ModelUnavailable("The model's server cannot be reached.")
-    if isinstance(exc, httpx.HTTPError):
+    if isinstance(exc, httpx.HTTPError | aiohttp.ClientError):  # aiohttp's: the stream is read from it directly
         return UpstreamError("The connection to the model provider broke off.")
     return UpstreamError(f"The model provider failed: {scrub(type(exc).__name__, secret)}")
 

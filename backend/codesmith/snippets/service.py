@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, Select, column, delete, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, Select, column, delete, literal_column, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.conversations.tables import Conversation, Message
@@ -38,15 +38,16 @@ snippet_search = table("snippet_search", column("snippet_id"), column("conversat
 # Storing ------------------------------------------------------------------------------------------------
 
 
-async def store_snippets(session: AsyncSession, message: Message, conversation: Conversation) -> list[Snippet]:
-    """Replace the message's snippets with one per fenced block of its content; fill the preview once."""
+async def store_snippets(session: AsyncSession, message: Message) -> list[Snippet]:
+    """Replace the message's snippets with one per fenced block of its content; fill the conversation's
+    preview once (a conditional UPDATE: the conversation need not be loaded)."""
     await session.execute(delete(Snippet).where(Snippet.message_id == message.id))
     extracted = extract_snippets(message.content)
     stamp = message.completed_at or utcnow()
     snippets = [
         Snippet(
             user_id=message.user_id,
-            conversation_id=conversation.id,
+            conversation_id=message.conversation_id,
             message_id=message.id,
             position=position,
             language=found.language,
@@ -58,9 +59,14 @@ async def store_snippets(session: AsyncSession, message: Message, conversation: 
         for position, found in enumerate(extracted)
     ]
     session.add_all(snippets)
-    if snippets and not conversation.preview:
-        conversation.preview = preview_of(snippets[0].code)
     await session.flush()
+    if snippets:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == message.conversation_id, Conversation.preview.is_(None))
+            .values(preview=preview_of(snippets[0].code))
+            .execution_options(synchronize_session=False)
+        )
     return snippets
 
 

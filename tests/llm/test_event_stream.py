@@ -1,0 +1,84 @@
+"""The event-stream decoder the client reads upstream bodies with, fed the way the network splits them,
+and the pacing that lets a fast upstream's tokens arrive together."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from codesmith.conversations.manager import COALESCE_SECONDS, Pacer
+from codesmith.errors import UpstreamRateLimited
+from codesmith.llm.client import EventStreamDecoder
+from codesmith.llm.types import Endpoint, Usage
+
+ENDPOINT = Endpoint(base_url="http://upstream.test/v1", model="m", api_key="sk-secret-key-123456")
+
+
+def event(payload: object) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def token(text: str) -> bytes:
+    return event({"choices": [{"index": 0, "delta": {"content": text}}]})
+
+
+USAGE = event({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3}})
+
+
+def test_one_read_with_many_events_is_one_text() -> None:
+    decoder = EventStreamDecoder(ENDPOINT)
+    assert decoder.feed(token("def ") + token("f():") + token("\n")) == "def f():\n"
+
+
+def test_an_event_split_across_reads_waits_for_its_end() -> None:
+    decoder = EventStreamDecoder(ENDPOINT)
+    whole = token("héllo ") + token("wörld")  # multi-byte characters split mid-way
+    pieces = [whole[:9], whole[9:20], whole[20:41], whole[41:]]
+    texts = [decoder.feed(piece) for piece in pieces]
+    assert "".join(texts) == "héllo wörld"
+    assert texts[0] == ""  # nothing complete yet
+
+
+def test_usage_role_chunks_and_comments_carry_no_text() -> None:
+    decoder = EventStreamDecoder(ENDPOINT)
+    role = event({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+    assert decoder.feed(b": keep-alive\n\n" + role + token("x") + USAGE) == "x"
+    assert decoder.usage == Usage(prompt_tokens=12, completion_tokens=3)
+
+
+def test_nothing_after_done_counts() -> None:
+    decoder = EventStreamDecoder(ENDPOINT)
+    assert decoder.feed(token("a") + b"data: [DONE]\n\n" + token("b")) == "a"
+    assert decoder.done
+    assert decoder.feed(token("c")) == ""
+    assert decoder.finish() == ""
+
+
+def test_a_last_event_without_its_newline_still_counts() -> None:
+    decoder = EventStreamDecoder(ENDPOINT)
+    assert decoder.feed(token("a") + token("b").rstrip(b"\n")) == "a"
+    assert decoder.finish() == "b"
+
+
+def test_an_error_event_is_raised_with_its_code_and_no_key() -> None:
+    decoder = EventStreamDecoder(ENDPOINT)
+    error = event({"error": {"code": 429, "message": "slow down, key sk-secret-key-123456"}})
+    with pytest.raises(UpstreamRateLimited) as raised:
+        decoder.feed(token("a") + error)
+    assert "sk-secret-key-123456" not in raised.value.detail
+
+
+async def test_the_pacer_spaces_fast_appends_and_never_delays_slow_ones() -> None:
+    loop = asyncio.get_running_loop()
+    pacer = Pacer()
+    started = loop.time()
+    await pacer.pause()  # the first text goes at once
+    assert loop.time() - started < COALESCE_SECONDS / 2
+    await pacer.pause()  # right after: waits out the interval
+    assert loop.time() - started >= COALESCE_SECONDS * 0.9
+    await asyncio.sleep(COALESCE_SECONDS * 1.5)
+    before = loop.time()
+    await pacer.pause()  # after a quiet spell longer than the interval: no wait
+    assert loop.time() - before < COALESCE_SECONDS / 2
