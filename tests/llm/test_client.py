@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -66,6 +67,23 @@ class TestStreaming:
         assert text == DEFAULT_REPLY
         assert usage.estimated
         assert usage.completion_tokens >= len(words(DEFAULT_REPLY)) // 2
+        await client.aclose()
+
+    async def test_paced_tokens_come_together_and_whole(self, fake_upstream: FakeUpstream) -> None:
+        body = "".join(f"t{i} " for i in range(60))
+        fake_upstream.behaviour.reply = body
+        fake_upstream.behaviour.token_delay = 0.005
+        client = make_client()
+        loop = asyncio.get_running_loop()
+        deltas: list[tuple[float, str]] = []
+        async for event in client.stream_chat(endpoint_for(fake_upstream), MESSAGES, min_interval=0.05):
+            if isinstance(event, TextDelta):
+                deltas.append((loop.time(), event.text))
+        assert "".join(text for _, text in deltas) == body
+        # 60 tokens 5 ms apart in 0.05 s steps: about 7 deltas, never one per token.
+        assert 3 <= len(deltas) <= 15, len(deltas)
+        gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(deltas[1:])]
+        assert min(gaps) >= 0.04
         await client.aclose()
 
     async def test_max_tokens_is_passed_on(self, fake_upstream: FakeUpstream) -> None:

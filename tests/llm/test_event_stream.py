@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from codesmith.conversations.manager import COALESCE_SECONDS, Pacer
 from codesmith.errors import UpstreamRateLimited
-from codesmith.llm.client import EventStreamDecoder
+from codesmith.llm.client import EventStreamDecoder, Pacer
 from codesmith.llm.types import Endpoint, Usage
 
+INTERVAL = 0.05
 ENDPOINT = Endpoint(base_url="http://upstream.test/v1", model="m", api_key="sk-secret-key-123456")
 
 
@@ -70,15 +70,13 @@ def test_an_error_event_is_raised_with_its_code_and_no_key() -> None:
     assert "sk-secret-key-123456" not in raised.value.detail
 
 
-async def test_the_pacer_spaces_fast_appends_and_never_delays_slow_ones() -> None:
+async def test_the_pacer_spaces_fast_deltas_and_never_delays_slow_ones() -> None:
     loop = asyncio.get_running_loop()
-    pacer = Pacer()
+    pacer = Pacer(INTERVAL)  # made when the first delta goes out
     started = loop.time()
-    await pacer.pause()  # the first text goes at once
-    assert loop.time() - started < COALESCE_SECONDS / 2
-    await pacer.pause()  # right after: waits out the interval
-    assert loop.time() - started >= COALESCE_SECONDS * 0.9
-    await asyncio.sleep(COALESCE_SECONDS * 1.5)
+    await pacer.wait()  # the next one, right after: waits out the interval
+    assert loop.time() - started >= INTERVAL * 0.9
+    await asyncio.sleep(INTERVAL * 1.5)
     before = loop.time()
-    await pacer.pause()  # after a quiet spell longer than the interval: no wait
-    assert loop.time() - before < COALESCE_SECONDS / 2
+    await pacer.wait()  # after a quiet spell longer than the interval: no wait
+    assert loop.time() - before < INTERVAL / 2

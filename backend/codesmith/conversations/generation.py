@@ -28,10 +28,10 @@ from codesmith.conversations import service as conversations
 from codesmith.conversations import sse
 from codesmith.conversations.manager import (
     ACTIVE_STATUSES,
+    COALESCE_SECONDS,
     FLUSH_SECONDS,
     Generation,
     GenerationManager,
-    Pacer,
     finish_if_active,
     store_if_active,
 )
@@ -519,12 +519,16 @@ async def _settle(limiter: UsageLimiter | None, job: Job, outcome: Outcome) -> N
 async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: Generation) -> Outcome:
     """Stream the answer into `generation`; how it ended, never an exception (but for bugs)."""
     gate = MarkerGate()  # holds back the start until it knows the answer is not a NOT_CODE refusal
-    pacer = Pacer()
     usage: Usage | None = None
     model = job.model.endpoint.model
     started = time.perf_counter()
     try:
-        stream = llm.stream_chat(job.model.endpoint, job.context.messages, max_tokens=job.context.max_tokens)
+        stream = llm.stream_chat(
+            job.model.endpoint,
+            job.context.messages,
+            max_tokens=job.context.max_tokens,
+            min_interval=COALESCE_SECONDS,  # faster tokens come together: one append, one write
+        )
         # Closed on every exit (a refusal's early stop, a cancel): the upstream connection goes with it.
         async with aclosing(cast(AsyncGenerator[ChatEvent, None], stream)) as events:
             async for event in events:
@@ -535,7 +539,6 @@ async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: G
                     released = gate.feed(event.text)
                     if released:
                         generation.append(released)
-                        await pacer.pause()
                     elif gate.refused and gate.reason is not None:
                         break  # the refusal's reason is complete: stop paying for the rest
                 else:

@@ -3,9 +3,10 @@ and the fan-out of their events to any number of stream subscribers.
 
 A generation is an asyncio task of its own, so a subscriber that goes away never stops it. Its
 subscribers share one wake-up event and each keeps a cursor into the text: when woken, it sends
-everything past its cursor as one delta. The task paces itself (see `Pacer`): tokens that come
-faster than COALESCE_SECONDS wait in the connection's buffer and arrive together, so a burst costs
-one read, one wake-up per subscriber and one write each, not one per token.
+everything past its cursor as one delta. The task reads the upstream paced (ChatClient.stream_chat's
+`min_interval`): tokens that come faster than COALESCE_SECONDS wait in the connection's buffer and
+arrive together, so a burst costs one read, one wake-up per subscriber and one write each, not one
+per token.
 """
 
 from __future__ import annotations
@@ -38,28 +39,6 @@ FINAL_WRITE_SECONDS = 10.0
 FLUSH_SECONDS = 0.5
 # Text reaches subscribers at most this often: faster tokens travel together (below what a reader notices).
 COALESCE_SECONDS = 0.02
-
-
-class Pacer:
-    """Spaces a generation's appends at least COALESCE_SECONDS apart.
-
-    Awaited after each append: while the task sleeps, the upstream's tokens gather in the connection's
-    buffer and the next read takes them all. Tokens slower than the interval never wait.
-    """
-
-    __slots__ = ("_last", "_loop")
-
-    def __init__(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._last = -COALESCE_SECONDS
-
-    async def pause(self) -> None:
-        now = self._loop.time()
-        quiet = now - self._last
-        if quiet < COALESCE_SECONDS:
-            await asyncio.sleep(COALESCE_SECONDS - quiet)
-            now = self._loop.time()
-        self._last = now
 
 
 class Generation:

@@ -94,13 +94,18 @@ class ChatClient:
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        min_interval: float = 0.0,
     ) -> AsyncIterator[ChatEvent]:
-        """Text deltas, then one Usage. Retries only before the first token; raises AppError."""
+        """Text deltas, then one Usage. Retries only before the first token; raises AppError.
+
+        `min_interval`: deltas come at most this often (seconds); faster tokens wait in the connection's
+        buffer and come together as one delta (see Pacer).
+        """
         attempt = 0
         while True:
             emitted = False
             try:
-                async for event in self._stream_once(endpoint, messages, max_tokens, temperature):
+                async for event in self._stream_once(endpoint, messages, max_tokens, temperature, min_interval):
                     emitted = True
                     yield event
                 return
@@ -126,6 +131,7 @@ class ChatClient:
         messages: list[ChatMessage],
         max_tokens: int | None,
         temperature: float | None,
+        min_interval: float,
     ) -> AsyncIterator[ChatEvent]:
         # The messages travel in extra_body: the SDK sends it as it is, while `messages=` would walk
         # every message against its TypedDicts first (a millisecond a request, for plain strings).
@@ -143,17 +149,21 @@ class ChatClient:
         # spans a `yield` (a timeout that fires while the consumer runs would cancel the consumer);
         # after the first token, the transport's read timeout bounds each silence between tokens.
         async with request as response:
-            blocks = _byte_blocks(response.http_response)
+            raw = _aiohttp_response(response.http_response)
+            blocks = aiter(raw.content.iter_any()) if raw is not None else aiter(response.http_response.aiter_bytes())
             async with asyncio.timeout(self._settings.upstream_first_token_timeout):
                 first = await _first_text(blocks, events)
             if first:
                 parts.append(first)
+                pacer = Pacer(min_interval, raw.connection.transport if raw and raw.connection else None)
                 yield TextDelta(first)
+                await pacer.wait()
                 async for block in blocks:
                     text = events.feed(block)
                     if text:
                         parts.append(text)
                         yield TextDelta(text)
+                        await pacer.wait()
                     if events.done:
                         break
             text = events.finish()
@@ -217,18 +227,49 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-def _byte_blocks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body, a network read at a time.
+def _aiohttp_response(response: httpx.Response) -> aiohttp.ClientResponse | None:
+    """The aiohttp response under the SDK's aiohttp transport, when its bytes can be read as they are.
 
-    Under the SDK's aiohttp transport the bytes come straight from aiohttp's reader: httpx2's byte
-    stream adds three generator hops per read, a third of the client's CPU on a token stream.
-    A compressed body (the transport leaves decoding to httpx2) takes httpx2's path.
+    Read straight from aiohttp, a token costs three generator hops fewer than through httpx2's byte
+    stream (a third of the client's CPU on a token stream). A compressed body (the transport leaves
+    decoding to httpx2), or another transport (the SSRF-checking one), takes httpx2's path.
     """
     stream = getattr(response.stream, "_stream", response.stream)  # httpx2 wraps it to time the response
     raw = getattr(stream, "_aiohttp_response", None)
     if isinstance(raw, aiohttp.ClientResponse) and response.headers.get("content-encoding", "identity") == "identity":
-        return aiter(raw.content.iter_any())
-    return aiter(response.aiter_bytes())
+        return raw
+    return None
+
+
+class Pacer:
+    """Keeps a stream's deltas at least `interval` seconds apart.
+
+    Awaited after each delta is taken. While it waits, reading from the upstream's socket is paused
+    (when the transport is known): the tokens that arrive meanwhile stay in the kernel's buffer and the
+    next read takes them all, so a fast stream wakes the process once an interval, not once a token.
+    Tokens slower than the interval never wait.
+    """
+
+    __slots__ = ("_interval", "_last", "_loop", "_transport")
+
+    def __init__(self, interval: float, transport: asyncio.BaseTransport | None = None) -> None:
+        self._interval = interval
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self._transport = transport if isinstance(transport, asyncio.ReadTransport) else None
+
+    async def wait(self) -> None:
+        quiet = self._loop.time() - self._last
+        if quiet < self._interval:
+            transport = self._transport if self._transport is not None and self._transport.is_reading() else None
+            if transport is not None:
+                transport.pause_reading()
+            try:
+                await asyncio.sleep(self._interval - quiet)
+            finally:
+                if transport is not None and not transport.is_closing():
+                    transport.resume_reading()
+        self._last = self._loop.time()
 
 
 class EventStreamDecoder:
