@@ -247,7 +247,8 @@ class Pacer:
     Awaited after each delta is taken. While it waits, reading from the upstream's socket is paused
     (when the transport is known): the tokens that arrive meanwhile stay in the kernel's buffer and the
     next read takes them all, so a fast stream wakes the process once an interval, not once a token.
-    Tokens slower than the interval never wait.
+    It waits only for a delta that came within half the interval: tokens about as slow as the interval
+    never wait (a wait of a millisecond would cost a wake-up and gather nothing).
     """
 
     __slots__ = ("_interval", "_last", "_loop", "_transport")
@@ -260,7 +261,7 @@ class Pacer:
 
     async def wait(self) -> None:
         quiet = self._loop.time() - self._last
-        if quiet < self._interval:
+        if quiet < self._interval / 2:
             transport = self._transport if self._transport is not None and self._transport.is_reading() else None
             if transport is not None:
                 transport.pause_reading()
