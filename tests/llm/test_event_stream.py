@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+import uvloop
 
 from codesmith.errors import UpstreamRateLimited
 from codesmith.llm.client import EventStreamDecoder, Pacer
@@ -80,3 +81,34 @@ async def test_the_pacer_spaces_fast_deltas_and_never_delays_slow_ones() -> None
     before = loop.time()
     await pacer.wait()  # tokens about as slow as the interval: no wait (it would gather nothing)
     assert loop.time() - before < INTERVAL / 4
+
+
+async def _pauses_reading_while_it_waits() -> None:
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    transport = writer.transport
+    try:
+        pacer = Pacer(INTERVAL, lambda: transport)
+        waiting = asyncio.ensure_future(pacer.wait())
+        await asyncio.sleep(INTERVAL / 4)
+        assert not transport.is_reading()  # the tokens wait in the kernel's buffer meanwhile
+        await waiting
+        assert transport.is_reading()
+    finally:
+        writer.close()
+        server.close()
+
+
+async def test_the_pacer_pauses_reading_from_the_socket_while_it_waits() -> None:
+    await _pauses_reading_while_it_waits()
+
+
+def test_the_pacer_pauses_uvloop_transports_too() -> None:
+    # The server runs on uvloop, whose transports subclass none of asyncio's transport classes.
+    uvloop.run(_pauses_reading_while_it_waits())
+
+
+async def test_the_pacer_leaves_a_transport_alone_once_the_response_let_it_go() -> None:
+    pacer = Pacer(INTERVAL, lambda: None)  # the connection went back to the pool
+    await pacer.wait()  # still paces, touches nothing

@@ -12,7 +12,8 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import aiohttp
 import httpx2 as httpx
@@ -155,7 +156,7 @@ class ChatClient:
                 first = await _first_text(blocks, events)
             if first:
                 parts.append(first)
-                pacer = Pacer(min_interval, raw.connection.transport if raw and raw.connection else None)
+                pacer = Pacer(min_interval, partial(_live_transport, raw))
                 yield TextDelta(first)
                 await pacer.wait()
                 async for block in blocks:
@@ -163,9 +164,10 @@ class ChatClient:
                     if text:
                         parts.append(text)
                         yield TextDelta(text)
-                        await pacer.wait()
                     if events.done:
                         break
+                    if text:
+                        await pacer.wait()
             text = events.finish()
             if text:
                 parts.append(text)
@@ -241,6 +243,20 @@ def _aiohttp_response(response: httpx.Response) -> aiohttp.ClientResponse | None
     return None
 
 
+def _live_transport(raw: aiohttp.ClientResponse | None) -> asyncio.BaseTransport | None:
+    """The response's connection while it still has one: once the body has ended, aiohttp hands the
+    connection back to its pool, where it is no longer this stream's to pause."""
+    connection = raw.connection if raw is not None else None
+    return connection.transport if connection is not None else None
+
+
+def _reading(transport: asyncio.BaseTransport | None) -> asyncio.ReadTransport | None:
+    """The transport, when it reads and can pause (uvloop's transports subclass none of asyncio's
+    transport classes, so this asks for the methods)."""
+    readable = cast(asyncio.ReadTransport | None, transport if hasattr(transport, "pause_reading") else None)
+    return readable if readable is not None and readable.is_reading() else None
+
+
 class Pacer:
     """Keeps a stream's deltas at least `interval` seconds apart.
 
@@ -253,16 +269,16 @@ class Pacer:
 
     __slots__ = ("_interval", "_last", "_loop", "_transport")
 
-    def __init__(self, interval: float, transport: asyncio.BaseTransport | None = None) -> None:
+    def __init__(self, interval: float, transport: Callable[[], asyncio.BaseTransport | None] = lambda: None) -> None:
         self._interval = interval
         self._loop = asyncio.get_running_loop()
         self._last = self._loop.time()
-        self._transport = transport if isinstance(transport, asyncio.ReadTransport) else None
+        self._transport = transport  # asked at each wait: the connection may have gone back to its pool
 
     async def wait(self) -> None:
         quiet = self._loop.time() - self._last
         if quiet < self._interval / 2:
-            transport = self._transport if self._transport is not None and self._transport.is_reading() else None
+            transport = _reading(self._transport())
             if transport is not None:
                 transport.pause_reading()
             try:
