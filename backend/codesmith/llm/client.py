@@ -232,8 +232,8 @@ def _json_or_none(response: httpx.Response) -> Any:
 def _aiohttp_response(response: httpx.Response) -> aiohttp.ClientResponse | None:
     """The aiohttp response under the SDK's aiohttp transport, when its bytes can be read as they are.
 
-    Read straight from aiohttp, a token costs three generator hops fewer than through httpx2's byte
-    stream (a third of the client's CPU on a token stream). A compressed body (the transport leaves
+    Read straight from aiohttp, a read costs three generator hops fewer than through httpx2's byte
+    stream, and the transport under it can be paused (Pacer). A compressed body (the transport leaves
     decoding to httpx2), or another transport (the SSRF-checking one), takes httpx2's path.
     """
     stream = getattr(response.stream, "_stream", response.stream)  # httpx2 wraps it to time the response
