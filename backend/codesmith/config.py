@@ -47,9 +47,18 @@ class Settings(BaseSettings):
 
     rate_limit_requests_per_minute: int = Field(default=20, ge=0)
     rate_limit_tokens_per_day: int = Field(default=200_000, ge=0)
-    login_failures_allowed: int = 5
-    login_failure_window_seconds: int = 15 * 60
+    # Failed sign-ins (and password confirmations) per (email, client address) within the window, and
+    # the higher ceiling per email from every address together (so one client cannot lock a user out).
+    login_failures_allowed: int = Field(default=5, ge=1)
+    login_failures_per_email: int = Field(default=50, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Accounts created per client address per hour.
+    registrations_per_hour: int = Field(default=5, ge=0)
+    # Proxies whose X-Forwarded-For is believed (addresses or networks); the socket's address otherwise.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     redis_url: str | None = None
+    # Tokens per UTC day, over all users, of generations paid with the server's own keys (0: no cap).
+    server_key_tokens_per_day: int = Field(default=0, ge=0)
 
     gpu_hourly_usd: float = Field(default=1.00, ge=0)
     require_code_in_answer: bool = True
@@ -62,6 +71,15 @@ class Settings(BaseSettings):
     answer_reserve_tokens: int = 2048
     # A comment line on idle event streams, so proxies and browsers keep them open.
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # A model endpoint is untrusted: the longest answer stored and the longest a generation may run.
+    max_answer_chars: int = Field(default=200_000, ge=1)
+    max_generation_seconds: float = Field(default=600.0, gt=0)
+    # Open event streams per user (every generation and re-attach together).
+    max_streams_per_user: int = Field(default=20, ge=1)
+    # Largest request body accepted (413 request_too_large before it is parsed).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Bearer token that /metrics asks for when set (public otherwise).
+    metrics_token: str | None = None
 
     log_level: str = "INFO"
     log_json: bool | None = None
@@ -69,7 +87,7 @@ class Settings(BaseSettings):
     # Where alembic.ini and alembic/ live: the repository root, or /app in the container image.
     alembic_dir: Path = Path(__file__).resolve().parents[2]
 
-    @field_validator("openai_models", "cors_origins", mode="before")
+    @field_validator("openai_models", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

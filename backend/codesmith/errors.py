@@ -111,6 +111,17 @@ class ContextWindowExceeded(AppError):
     status, code, title = 422, "context_window_exceeded", "Context window exceeded"
 
 
+class RequestTooLarge(AppError):
+    status, code, title = 413, "request_too_large", "Request too large"
+
+
+class TooManyStreams(AppError):
+    status, code, title = 429, "too_many_streams", "Too many open streams"
+
+    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
 class ModelUnavailable(AppError):
     status, code, title = 503, "model_unavailable", "Model unavailable"
 
@@ -129,6 +140,10 @@ class UpstreamTimeout(AppError):
 
 class UpstreamError(AppError):
     status, code, title = 502, "upstream_error", "The model provider failed"
+
+
+class AnswerTooLong(AppError):
+    status, code, title = 502, "answer_too_long", "The answer was too long"
 
 
 _STATUS_CODES = {

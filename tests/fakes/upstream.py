@@ -57,6 +57,11 @@ class Behaviour:
     # When set, answers come from the last user message's directive: "[[reply:not_code]]",
     # "[[reply:prose]]", "[[reply:long]]" (for E2E tests that cannot reach this object).
     directives: bool = True
+    # Hostile endpoints: comments only (": keepalive" every N seconds, never a token), a usage report of
+    # its own choosing, and an answer repeated N times whatever max_tokens says.
+    keepalive_every: float | None = None
+    usage_override: dict[str, Any] | None = None
+    repeat_reply: int = 1
 
     def model_check_failed(self, body: dict[str, Any]) -> bool:
         return str(body.get("model")) not in self.models
@@ -213,7 +218,7 @@ class FakeUpstream:
         context = self._context_error(body)
         if context is not None:
             return context
-        reply = self._reply_for(body)
+        reply = self._reply_for(body) * max(1, b.repeat_reply)
         if body.get("stream"):
             return StreamingResponse(self._stream(body, reply), media_type="text/event-stream")
         return JSONResponse(self._completion(body, reply))
@@ -237,7 +242,9 @@ class FakeUpstream:
             return _error(400, message, "BadRequestError", vllm=True)
         return None
 
-    def _usage(self, body: dict[str, Any], reply: str) -> dict[str, int]:
+    def _usage(self, body: dict[str, Any], reply: str) -> dict[str, Any]:
+        if self.behaviour.usage_override is not None:
+            return self.behaviour.usage_override
         prompt = count_prompt(body.get("messages", []))
         completion = len(words(reply))
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
@@ -266,6 +273,10 @@ class FakeUpstream:
         try:
             if b.first_token_delay:
                 await asyncio.sleep(b.first_token_delay)
+            if b.keepalive_every:
+                while True:  # alive, but never a token
+                    yield b": keepalive\n\n"
+                    await asyncio.sleep(b.keepalive_every)
             yield _sse(
                 {
                     **base,
