@@ -61,6 +61,22 @@ describe("Markdown of untrusted model output", () => {
   });
 });
 
+describe("code fences with hostile language names", () => {
+  // Names that live on Object.prototype once reached it through a plain-object alias table and crashed
+  // the page as soon as the highlighter loaded; the snippet is stored with that language, so it stuck.
+  it.each(["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"])(
+    "renders a ```%s fence as plain code",
+    async (name) => {
+      const container = renderMarkdown(`\`\`\`python\nprint(1)\n\`\`\`\n\n\`\`\`${name}\nlet x = "${name}";\n\`\`\``);
+      // Once the Python block is coloured the highlighter has run over every block on the page.
+      await waitFor(() => expect(container.querySelector("code.language-python")).not.toBeNull());
+      expect(screen.getByLabelText(`${name} code`)).toHaveTextContent(`let x = "${name}";`);
+      expect(screen.getByRole("button", { name: `Copy ${name} code` })).toBeInTheDocument();
+      expect(screen.getByRole("button", { name: `Download as snippet.txt` })).toBeInTheDocument();
+    },
+  );
+});
+
 describe("safeUrl", () => {
   it.each([
     ["https://a.example/x", "https://a.example/x"],

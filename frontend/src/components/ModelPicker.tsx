@@ -11,8 +11,9 @@ const STATUS: Record<ModelStatus, { label: string; dot: string }> = {
   model_not_found: { label: "Model not found", dot: "bg-amber-500" },
 };
 
+// Own keys only: a status or provider the table does not know (a newer server) must not reach Object.prototype.
 export function statusInfo(status: ModelStatus) {
-  return STATUS[status] ?? STATUS.unknown;
+  return Object.hasOwn(STATUS, status) ? STATUS[status] : STATUS.unknown;
 }
 
 export function StatusDot({ status }: { status: ModelStatus }) {
@@ -26,7 +27,7 @@ const PROVIDERS: Record<Model["provider"], string> = {
 };
 
 export function providerLabel(provider: Model["provider"]): string {
-  return PROVIDERS[provider] ?? provider;
+  return Object.hasOwn(PROVIDERS, provider) ? PROVIDERS[provider] : provider;
 }
 
 export interface ModelPickerProps {

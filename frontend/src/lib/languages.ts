@@ -30,7 +30,9 @@ export const LANGUAGES: LanguageInfo[] = [
   { id: "markdown", label: "Markdown", extension: "md" },
 ];
 
-const ALIASES: Record<string, string> = {
+// A Map, not an object literal: fence languages come from model output, and a plain-object lookup of
+// "constructor" or "__proto__" returns Object.prototype's members instead of undefined.
+const ALIASES = new Map<string, string>(Object.entries({
   py: "python",
   python3: "python",
   ts: "typescript",
@@ -61,12 +63,12 @@ const ALIASES: Record<string, string> = {
   postgresql: "sql",
   sqlite: "sql",
   mysql: "sql",
-};
+}));
 
 export function normalizeLanguage(language: string | null | undefined): string | null {
   if (!language) return null;
   const lower = language.trim().toLowerCase();
-  return ALIASES[lower] ?? lower;
+  return ALIASES.get(lower) ?? lower;
 }
 
 export function languageInfo(language: string | null | undefined): LanguageInfo | undefined {

@@ -5,6 +5,7 @@ import { ApiError, errorMessage } from "../api/errors";
 import { keys, useConversation, useDeleteConversation, useModels, useRenameConversation } from "../api/queries";
 import type { Conversation as ConversationData, Message, Model } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
+import { ErrorBoundary } from "../components/ErrorBoundary";
 import { Markdown } from "../components/Markdown";
 import { PromptBox } from "../components/PromptBox";
 import {
@@ -161,19 +162,22 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
       <ol className="mx-auto w-full max-w-3xl flex-1 space-y-6 px-4 pb-6 pt-2 sm:px-6" aria-label="Messages">
         {path.map((step) => (
           <li key={step.message.id}>
-            {step.message.role === "user" ? (
-              <UserMessage step={step} onSwitch={show} />
-            ) : (
-              <AssistantMessage
-                step={step}
-                models={models}
-                isLast={step.message.id === last?.id}
-                onSwitch={show}
-                onRegenerate={regenerate}
-                onStop={(message) => void run(() => stopGeneration(conversation.id, message.id))}
-                busy={Boolean(running)}
-              />
-            )}
+            {/* One message that fails to render must not take the thread down with it. */}
+            <ErrorBoundary raw={step.message.content} resetKey={step.message}>
+              {step.message.role === "user" ? (
+                <UserMessage step={step} onSwitch={show} />
+              ) : (
+                <AssistantMessage
+                  step={step}
+                  models={models}
+                  isLast={step.message.id === last?.id}
+                  onSwitch={show}
+                  onRegenerate={regenerate}
+                  onStop={(message) => void run(() => stopGeneration(conversation.id, message.id))}
+                  busy={Boolean(running)}
+                />
+              )}
+            </ErrorBoundary>
           </li>
         ))}
         <div ref={bottom} aria-hidden="true" />
@@ -362,7 +366,10 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, 
               <Spinner /> {live?.phase === "connecting" ? "Reconnecting to the answer…" : "Writing…"}
             </p>
           ) : (
-            <Markdown>{text}</Markdown>
+            // Inside the message, so its version switcher and Regenerate still work when the body cannot render.
+            <ErrorBoundary raw={text} resetKey={text}>
+              <Markdown>{text}</Markdown>
+            </ErrorBoundary>
           )}
           {streaming && !waiting ? <span className="streaming-caret" aria-hidden="true" /> : null}
         </div>

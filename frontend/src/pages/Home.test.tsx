@@ -65,4 +65,28 @@ describe("Home", () => {
     await userEvent.selectOptions(screen.getByLabelText("Language"), "go");
     await waitFor(() => expect(requests.some((r) => new URL(r.url).searchParams.get("language") === "go")).toBe(true));
   });
+
+  it("shows snippets stored with a language named after an Object.prototype member", async () => {
+    const snippet = { conversation_id: "c1", message_id: "a1", created_at: "2025-01-01T00:00:00Z" };
+    mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/conversations": () => json(page([])),
+      "GET /api/v1/snippets": () =>
+        json(
+          page([
+            { ...snippet, id: "s1", language: "python", code: "print(1)", title: "Coloured" },
+            { ...snippet, id: "s2", language: "constructor", code: "class A {}", title: "Ctor" },
+            { ...snippet, id: "s3", language: "__proto__", code: "x.__proto__ = y", title: "Proto" },
+          ]),
+        ),
+    });
+    const { container } = renderApp("/?tab=snippets");
+    expect(await screen.findByText("Ctor")).toBeInTheDocument();
+    // Once the Python snippet is coloured the highlighter has run over every card.
+    await waitFor(() => expect(container.querySelector("code.language-python")).not.toBeNull());
+    expect(screen.getByText("class A {}")).toBeInTheDocument();
+    expect(screen.getByText("x.__proto__ = y")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Copy __proto__ code" })).toBeInTheDocument();
+    expect(screen.queryByText(/could not be displayed/)).toBeNull();
+  });
 });

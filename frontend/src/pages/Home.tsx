@@ -6,6 +6,7 @@ import { fetchConversation, useConversations, useDeleteConversation, useSnippets
 import type { ConversationSummary, Snippet } from "../api/types";
 import { CodeBlock } from "../components/CodeBlock";
 import { ConfirmDialog } from "../components/Dialog";
+import { ErrorBoundary } from "../components/ErrorBoundary";
 import { CodeIcon, PlusIcon, SearchIcon, TrashIcon } from "../components/icons";
 import { Alert, Badge, Button, EmptyState, Skeleton, inputClass } from "../components/ui";
 import { useDebounced } from "../hooks/useDebounced";
@@ -272,7 +273,12 @@ function SnippetList({ q, language }: { q: string; language: string }) {
     <>
       <ul className={`grid gap-4 lg:grid-cols-2 ${snippets.isPlaceholderData ? "opacity-60" : ""}`}>
         {items.map((snippet) => (
-          <SnippetCard key={snippet.id} snippet={snippet} />
+          <li key={snippet.id} className="min-w-0 rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900/50">
+            {/* A snippet is stored model output: one that fails to render must not take the list down. */}
+            <ErrorBoundary raw={snippet.code} noun="snippet" resetKey={snippet}>
+              <SnippetCard snippet={snippet} />
+            </ErrorBoundary>
+          </li>
         ))}
       </ul>
       <LoadMore sentinel={sentinel} hasMore={Boolean(snippets.hasNextPage)} loading={snippets.isFetchingNextPage} onClick={() => void snippets.fetchNextPage()} />
@@ -282,7 +288,7 @@ function SnippetList({ q, language }: { q: string; language: string }) {
 
 function SnippetCard({ snippet }: { snippet: Snippet }) {
   return (
-    <li className="min-w-0 rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900/50">
+    <>
       <div className="flex items-start justify-between gap-2">
         <div className="min-w-0">
           <Link to={`/c/${snippet.conversation_id}`} className="block truncate font-medium hover:underline">
@@ -293,6 +299,6 @@ function SnippetCard({ snippet }: { snippet: Snippet }) {
         <Badge tone="indigo">{languageLabel(snippet.language)}</Badge>
       </div>
       <CodeBlock code={snippet.code} language={snippet.language} title={snippet.title} compact />
-    </li>
+    </>
   );
 }

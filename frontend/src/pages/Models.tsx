@@ -136,7 +136,7 @@ function ModelRow({ model, editable, onEdit, onDelete }: { model: Model; editabl
         <div className="min-w-0 flex-1">
           <div className="flex flex-wrap items-center gap-2">
             <h3 className="font-medium">{model.name}</h3>
-            <Badge tone={STATUS_TONE[model.status] ?? "zinc"}>
+            <Badge tone={Object.hasOwn(STATUS_TONE, model.status) ? STATUS_TONE[model.status] : "zinc"}>
               <StatusDot status={model.status} /> {statusInfo(model.status).label}
             </Badge>
             {model.is_default ? <Badge tone="indigo">Default</Badge> : null}
