@@ -87,10 +87,11 @@ class TestTokensPerDay:
         limiter: UsageLimiter = app.state.usage_limiter
         user, config = a_user(), settings(rate_limit_tokens_per_day=100)
         async with app.state.sessionmaker() as session:
-            await limiter.reserve_tokens(session, user, config, 60)
-            await limiter.reserve_tokens(session, user, config, 40)  # exactly 100: allowed
+            await limiter.prepare(session, user.id)
+            await limiter.reserve_tokens(user, config, 60)
+            await limiter.reserve_tokens(user, config, 40)  # exactly 100: allowed
             with pytest.raises(RateLimited) as caught:
-                await limiter.reserve_tokens(session, user, config, 1)
+                await limiter.reserve_tokens(user, config, 1)
             assert abs(caught.value.retry_after - seconds_until_midnight()) <= 2
             assert await limiter.tokens_used(session, user) == 100  # the refused one left no trace
 
@@ -98,16 +99,18 @@ class TestTokensPerDay:
         limiter: UsageLimiter = app.state.usage_limiter
         user, config = a_user(), settings(rate_limit_tokens_per_day=100)
         async with app.state.sessionmaker() as session:
-            reservation = await limiter.reserve_tokens(session, user, config, 90)
+            await limiter.prepare(session, user.id)
+            reservation = await limiter.reserve_tokens(user, config, 90)
             await limiter.settle(reservation, 30)
             assert await limiter.tokens_used(session, user) == 30
-            await limiter.reserve_tokens(session, user, config, 70)  # fits again
+            await limiter.reserve_tokens(user, config, 70)  # fits again
 
     async def test_settling_above_the_reserve_counts_the_real_usage(self, app: FastAPI) -> None:
         limiter: UsageLimiter = app.state.usage_limiter
         user, config = a_user(), settings(rate_limit_tokens_per_day=1000)
         async with app.state.sessionmaker() as session:
-            reservation = await limiter.reserve_tokens(session, user, config, 10)
+            await limiter.prepare(session, user.id)
+            reservation = await limiter.reserve_tokens(user, config, 10)
             await limiter.settle(reservation, 25)
             assert await limiter.tokens_used(session, user) == 25
 
@@ -168,7 +171,9 @@ class TestRedisStorage:
         config = settings(rate_limit_tokens_per_day=50)
         user = a_user(f"redis-tokens-{time.time_ns()}")
         async with app.state.sessionmaker() as session:
-            await first.reserve_tokens(session, user, config, 30)
+            await first.prepare(session, user.id)
+            await second.prepare(session, user.id)
+            await first.reserve_tokens(user, config, 30)
             with pytest.raises(RateLimited):
-                await second.reserve_tokens(session, user, config, 30)
+                await second.reserve_tokens(user, config, 30)
             assert await second.tokens_used(session, user) == 30

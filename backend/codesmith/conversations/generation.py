@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -144,7 +144,7 @@ class Requester:
 
 async def create(session: AsyncSession, who: Requester, data: ConversationCreate) -> Generation:
     """A new conversation: its request, stored, and its first generation, started."""
-    await _admit(who)
+    await _admit(session, who)
     prompt = _clean(who, data.prompt, "prompt")
     model = await models.resolve(session, who.user, who.keyring, who.settings, data.model_id)
     now = utcnow()
@@ -167,7 +167,7 @@ async def create(session: AsyncSession, who: Requester, data: ConversationCreate
 async def feedback(session: AsyncSession, who: Requester, conversation_id: str, data: MessageCreate) -> Generation:
     """Feedback under an assistant message (default: the newest) and a new generation under it."""
     conversation = await conversations.get_owned(session, who.user, conversation_id)
-    await _admit(who)
+    await _admit(session, who)
     content = _clean(who, data.content, "content")
     with who.generations.reserve(conversation.id):
         await _ensure_idle(session, conversation.id)
@@ -187,7 +187,7 @@ async def regenerate(
 ) -> Generation:
     """Another answer to the same user message: a sibling of `message_id` (or a child of it, for a user message)."""
     conversation = await conversations.get_owned(session, who.user, conversation_id)
-    await _admit(who)
+    await _admit(session, who)
     with who.generations.reserve(conversation.id):
         await _ensure_idle(session, conversation.id)
         messages = await _messages(session, conversation.id)
@@ -225,26 +225,49 @@ async def attach(
     conversation_id: str,
     message_id: str,
     last_event_id: str | None,
-) -> AsyncIterator[bytes]:
+) -> sse.EventStreamResponse:
     """The events of a generation from the offset a client already has: live, polled, or at once `done`."""
     message = await _owned_generation(session, user, conversation_id, message_id)
     offset = sse.parse_last_event_id(last_event_id)
     heartbeat = generations.settings.sse_heartbeat_seconds
     running = generations.get(message_id)
+    if running is None and message.status not in ACTIVE_STATUSES:
+        return sse.EventStreamResponse(_once(await _done_event(session, message)))
+    release = generations.streams.acquire(user.id)
     if running is not None:
-        return running.events(offset, heartbeat)
-    if message.status in ACTIVE_STATUSES:
-        return _poll(generations.sessionmaker, message_id, offset, heartbeat)
-    return _once(await _done_event(session, message))
+        return sse.EventStreamResponse(running.events(offset, heartbeat), on_close=release)
+    return sse.EventStreamResponse(_poll(generations.sessionmaker, message_id, offset, heartbeat), on_close=release)
+
+
+async def answer(
+    session: AsyncSession, who: Requester, begin: Callable[[], Awaitable[Generation]], *, stream: bool
+) -> Response | ConversationPublic:
+    """Start a generation (`begin`) and answer it; a stream first takes one of the user's stream slots, so
+    a user past the cap is refused before anything starts."""
+    release = who.generations.streams.acquire(who.user.id) if stream else None
+    try:
+        started = await begin()
+    except BaseException:
+        if release is not None:
+            release()
+        raise
+    return await respond(session, who.user, who.generations, started, stream=stream, release=release)
 
 
 async def respond(
-    session: AsyncSession, user: User, generations: GenerationManager, generation: Generation, *, stream: bool
+    session: AsyncSession,
+    user: User,
+    generations: GenerationManager,
+    generation: Generation,
+    *,
+    stream: bool,
+    release: Callable[[], None] | None = None,
 ) -> Response | ConversationPublic:
     """The event stream (stream: true), or the conversation once the generation has ended."""
     if stream:
         start = sse.encode("start", _start_payload(generation), 0)
-        return sse.EventStreamResponse(generation.events(0, generations.settings.sse_heartbeat_seconds, first=start))
+        events = generation.events(0, generations.settings.sse_heartbeat_seconds, first=start)
+        return sse.EventStreamResponse(events, on_close=release)
     await generation.finished.wait()
     await session.commit()  # end any read transaction: the task's writes must be visible
     session.expunge_all()  # forget what this request loaded: the task has written since
@@ -260,9 +283,13 @@ def _start_payload(generation: Generation) -> dict[str, Any]:
     }
 
 
-async def _admit(who: Requester) -> None:
+async def _admit(session: AsyncSession, who: Requester) -> None:
+    """The minute's request budget, and today's token counters started: before the request writes anything
+    (the seeding reads, and must never wait while this session holds SQLite's one write lock)."""
     if who.limiter is not None:
         await who.limiter.admit_request(who.user, who.settings)
+        await who.limiter.prepare(session, who.user.id)
+        await who.limiter.prepare_server(session, who.settings)
 
 
 def _clean(who: Requester, text: str, field: str) -> str:
@@ -337,7 +364,7 @@ async def _launch(
     reservation = None
     if who.limiter is not None:
         tokens = context.prompt_tokens + context.max_tokens
-        reservation = await who.limiter.reserve_tokens(session, who.user, who.settings, tokens)
+        reservation = await who.limiter.reserve_tokens(who.user, who.settings, tokens, server_key=model.paid_by_server)
     session.add(answer)
     try:
         await session.commit()
@@ -495,6 +522,8 @@ async def _run(generations: GenerationManager, limiter: UsageLimiter | None, job
     generations.writer.watch(generation)
     outcome = await _generate(generations.llm, generations.settings, job, generation)
     generation.closing = True  # from here on, a cancel is too late: the outcome gets stored as it is
+    # First what must happen whatever fails later: the day's reservation is replaced by what was used.
+    await _settle(limiter, job, outcome)
     await generations.writer.unwatch(generation)
     # The final write must happen even when a shutdown cancels this task again meanwhile.
     final = asyncio.ensure_future(_finish(generations.sessionmaker, job, generation, outcome))
@@ -502,7 +531,6 @@ async def _run(generations: GenerationManager, limiter: UsageLimiter | None, job
         return await asyncio.shield(final)
     finally:
         _count(job, outcome)
-        await _settle(limiter, job, outcome)
 
 
 async def _settle(limiter: UsageLimiter | None, job: Job, outcome: Outcome) -> None:
@@ -520,38 +548,47 @@ async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: G
     """Stream the answer into `generation`; how it ended, never an exception (but for bugs)."""
     gate = MarkerGate()  # holds back the start until it knows the answer is not a NOT_CODE refusal
     usage: Usage | None = None
-    model = job.model.endpoint.model
+    too_long = False
+    labels = job.model.metric_labels
     started = time.perf_counter()
     try:
-        stream = llm.stream_chat(
-            job.model.endpoint,
-            job.context.messages,
-            max_tokens=job.context.max_tokens,
-            min_interval=COALESCE_SECONDS,  # faster tokens come together: one append, one write
-        )
-        # Closed on every exit (a refusal's early stop, a cancel): the upstream connection goes with it.
-        async with aclosing(cast(AsyncGenerator[ChatEvent, None], stream)) as events:
-            async for event in events:
-                if type(event) is TextDelta:
-                    if generation.status == "pending":
-                        generation.status = "streaming"
-                        TIME_TO_FIRST_TOKEN.labels(model).observe(time.perf_counter() - started)
-                    released = gate.feed(event.text)
-                    if released:
-                        generation.append(released)
-                    elif gate.refused and gate.reason is not None:
-                        break  # the refusal's reason is complete: stop paying for the rest
-                else:
-                    usage = cast(Usage, event)
-        tail = gate.finish()
-        if tail:
-            generation.append(tail)
+        # The endpoint is untrusted: however it streams, the whole generation has a deadline.
+        async with asyncio.timeout(settings.max_generation_seconds):
+            stream = llm.stream_chat(
+                job.model.endpoint,
+                job.context.messages,
+                max_tokens=job.context.max_tokens,
+                min_interval=COALESCE_SECONDS,  # faster tokens come together: one append, one write
+            )
+            # Closed on every exit (a refusal's early stop, a cancel): the upstream connection goes with it.
+            async with aclosing(cast(AsyncGenerator[ChatEvent, None], stream)) as events:
+                async for event in events:
+                    if type(event) is TextDelta:
+                        if generation.status == "pending":
+                            generation.status = "streaming"
+                            TIME_TO_FIRST_TOKEN.labels(*labels).observe(time.perf_counter() - started)
+                        released = gate.feed(event.text)
+                        if released:
+                            too_long = _append_within(generation, released, settings.max_answer_chars)
+                            if too_long:
+                                break  # an endpoint that ignores max_tokens: keep what fits, stop paying
+                        elif gate.refused and gate.reason is not None:
+                            break  # the refusal's reason is complete: stop paying for the rest
+                    else:
+                        usage = cast(Usage, event)
+            tail = "" if too_long else gate.finish()
+            if tail:
+                too_long = _append_within(generation, tail, settings.max_answer_chars)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()  # handled: the task goes on to store the partial answer
         status = _STOP_STATUS.get(generation.stop_reason or "", "interrupted")
         return Outcome(status, usage=_usage(usage, job, generation))
+    except TimeoutError:
+        UPSTREAM_ERRORS.labels("upstream_timeout").inc()
+        detail = f"The answer took longer than {settings.max_generation_seconds:g} seconds and was stopped."
+        return Outcome("failed", "upstream_timeout", detail, _usage(usage, job, generation))
     except AppError as exc:
         UPSTREAM_ERRORS.labels(exc.code).inc()
         return Outcome("failed", exc.code, exc.detail, _usage(usage, job, generation))
@@ -561,7 +598,11 @@ async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: G
             "failed", "internal_error", "The generation failed unexpectedly.", _usage(usage, job, generation)
         )
     finally:
-        UPSTREAM_LATENCY.labels(model).observe(time.perf_counter() - started)
+        UPSTREAM_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+    if too_long:
+        UPSTREAM_ERRORS.labels("answer_too_long").inc()
+        detail = f"The answer passed {settings.max_answer_chars} characters and was stopped; what came is kept."
+        return Outcome("failed", "answer_too_long", detail, _usage(usage, job, generation))
     if gate.refused:
         reason = gate.reason or "the request is not about code"
         record_refusal(job.user_id, "model", reason)
@@ -575,9 +616,20 @@ async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: G
     return Outcome("complete", usage=_usage(usage, job, generation))
 
 
+def _append_within(generation: Generation, text: str, max_chars: int) -> bool:
+    """Append what fits under `max_chars`; True when the answer has reached the limit."""
+    room = max_chars - generation.length
+    if len(text) > room:
+        if room > 0:
+            generation.append(text[:room])
+        return True
+    generation.append(text)
+    return False
+
+
 def _usage(reported: Usage | None, job: Job, received: Generation | str) -> Usage | None:
     """What the upstream reported; else, once some text came, Codesmith's own (estimated) count."""
-    if reported is not None:
+    if reported is not None and reported.prompt_tokens >= 0 and reported.completion_tokens >= 0:
         return reported
     text = received if isinstance(received, str) else received.text()
     if not text:
@@ -648,14 +700,15 @@ def _count(job: Job, outcome: Outcome) -> None:
     usage = outcome.usage
     if usage is None:
         return
-    model = job.model.endpoint.model
-    TOKENS.labels(model, "prompt").inc(usage.prompt_tokens)
-    TOKENS.labels(model, "completion").inc(usage.completion_tokens)
+    labels = job.model.metric_labels
+    # Counters refuse negative increments: whatever an endpoint reported, only what is >= 0 is counted.
+    TOKENS.labels(*labels, "prompt").inc(max(usage.prompt_tokens, 0))
+    TOKENS.labels(*labels, "completion").inc(max(usage.completion_tokens, 0))
     cost = cost_usd(
         usage.prompt_tokens, usage.completion_tokens, job.model.input_cost_per_mtok, job.model.output_cost_per_mtok
     )
-    if cost:
-        COST.labels(model).inc(cost)
+    if cost and cost > 0:
+        COST.labels(*labels).inc(cost)
 
 
 async def recover_interrupted(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from codesmith.config import Settings
 from codesmith.conversations import sse
 from codesmith.conversations.tables import Message
-from codesmith.errors import GenerationInProgress
+from codesmith.errors import GenerationInProgress, TooManyStreams
 from codesmith.llm.client import ChatClient
 from codesmith.metrics import ACTIVE_GENERATIONS, ACTIVE_STREAMS
 
@@ -124,14 +124,19 @@ class Generation:
             if offset > sent:
                 offset = 0  # a position this answer never reached: send it all
             if offset < sent:
-                yield sse.delta(self.text()[offset:], sent)
+                for event in sse.deltas(self.text()[offset:], sent):
+                    yield event
             while True:
                 chunks = self.chunks
                 if index < len(chunks):
                     text = chunks[index] if index == len(chunks) - 1 else "".join(chunks[index:])
                     index = len(chunks)
                     sent += len(text)
-                    yield sse.delta(text, sent)
+                    if len(text) <= sse.MAX_DELTA_CHARS:
+                        yield sse.delta(text, sent)
+                    else:
+                        for event in sse.deltas(text, sent):
+                            yield event
                     continue
                 if self.final is not None:
                     yield self.final
@@ -146,6 +151,45 @@ class Generation:
 
 
 Runner = Callable[[Generation], Awaitable[bytes]]
+
+
+class StreamSlots:
+    """Event streams open per user in this process: past the limit, a new one answers 429.
+
+    Each open stream holds a connection and a file descriptor: without a cap, one user could open
+    enough of them to exhaust the process's descriptors for everyone.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+
+    def open_count(self, user_id: str) -> int:
+        return self._open.get(user_id, 0)
+
+    def acquire(self, user_id: str) -> Callable[[], None]:
+        """Take a slot (429 too_many_streams when none is left); the returned function frees it, once."""
+        count = self._open.get(user_id, 0)
+        if count >= self.limit:
+            raise TooManyStreams(
+                f"You have {count} event streams open, the most allowed: close one (or wait for a "
+                "generation to end) and try again."
+            )
+        self._open[user_id] = count + 1
+        freed = False
+
+        def release() -> None:
+            nonlocal freed
+            if freed:
+                return
+            freed = True
+            left = self._open.get(user_id, 1) - 1
+            if left > 0:
+                self._open[user_id] = left
+            else:
+                self._open.pop(user_id, None)
+
+        return release
 
 
 def _while_active(message_id: str) -> Update:
@@ -251,6 +295,7 @@ class GenerationManager:
         self.settings = settings
         self.shutdown_grace = shutdown_grace
         self.writer = BatchWriter(sessionmaker)
+        self.streams = StreamSlots(settings.max_streams_per_user)
         self._by_message: dict[str, Generation] = {}
         # None: reserved by a request that is still preparing its generation.
         self._by_conversation: dict[str, Generation | None] = {}

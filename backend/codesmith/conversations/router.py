@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -79,8 +80,7 @@ async def create_conversation(
     data: ConversationCreate, who: RequesterDep, session: SessionDep
 ) -> Response | ConversationPublic:
     """A new conversation and its first generation (201 once it has ended, or a stream with `stream: true`)."""
-    started = await generation.create(session, who, data)
-    return await generation.respond(session, who.user, who.generations, started, stream=data.stream)
+    return await generation.answer(session, who, partial(generation.create, session, who, data), stream=data.stream)
 
 
 @router.post("/{conversation_id}/messages", status_code=201, response_model=ConversationPublic, responses=_STREAMED)
@@ -88,8 +88,8 @@ async def add_feedback(
     conversation_id: str, data: MessageCreate, who: RequesterDep, session: SessionDep
 ) -> Response | ConversationPublic:
     """Feedback on an answer (default: the newest) and a new generation under it; answers like create."""
-    started = await generation.feedback(session, who, conversation_id, data)
-    return await generation.respond(session, who.user, who.generations, started, stream=data.stream)
+    begin = partial(generation.feedback, session, who, conversation_id, data)
+    return await generation.answer(session, who, begin, stream=data.stream)
 
 
 @router.post(
@@ -103,8 +103,8 @@ async def regenerate_message(
 ) -> Response | ConversationPublic:
     """Another answer to the same request: a sibling of the assistant message `message_id` (for a user
     message: a new answer under it); answers like create."""
-    started = await generation.regenerate(session, who, conversation_id, message_id, data)
-    return await generation.respond(session, who.user, who.generations, started, stream=data.stream)
+    begin = partial(generation.regenerate, session, who, conversation_id, message_id, data)
+    return await generation.answer(session, who, begin, stream=data.stream)
 
 
 @router.post("/{conversation_id}/messages/{message_id}/cancel", response_model=MessagePublic)
@@ -135,5 +135,4 @@ async def stream_generation(
     last_event_id: LastEventId = None,
 ) -> sse.EventStreamResponse:
     """Re-attach to a generation; with Last-Event-ID, only what came after that event."""
-    events = await generation.attach(session, user, generations, conversation_id, message_id, last_event_id)
-    return sse.EventStreamResponse(events)
+    return await generation.attach(session, user, generations, conversation_id, message_id, last_event_id)

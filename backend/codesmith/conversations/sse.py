@@ -6,14 +6,25 @@ the character offset of the answer's text it has delivered, which `Last-Event-ID
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
 from starlette.responses import StreamingResponse
+from starlette.types import Send
+
+logger = logging.getLogger("codesmith.streams")
 
 MEDIA_TYPE = "text/event-stream"
 PING = b": ping\n\n"
+# A reader that takes longer than this to accept one event has fallen too far behind: its stream is closed
+# (it can resume with Last-Event-ID), so a client that never reads cannot make the server buffer an answer.
+SLOW_READER_SECONDS = 30.0
+# The most text one delta carries: a reader catching up gets the backlog in pieces, never as one huge write.
+MAX_DELTA_CHARS = 64 * 1024
 HEADERS = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",  # nginx: pass each event on at once
@@ -32,6 +43,17 @@ def encode_raw(event: str, data: bytes, offset: int) -> bytes:
 def delta(text: str, offset: int) -> bytes:
     """A delta event; `offset` is where the text so far ends once this one is added."""
     return b'id: %d\nevent: delta\ndata: {"text":%s}\n\n' % (offset, orjson.dumps(text))
+
+
+def deltas(text: str, offset: int) -> list[bytes]:
+    """`text` (ending at `offset`) as delta events of at most MAX_DELTA_CHARS each."""
+    if len(text) <= MAX_DELTA_CHARS:
+        return [delta(text, offset)]
+    start = offset - len(text)
+    return [
+        delta(text[i : i + MAX_DELTA_CHARS], start + min(i + MAX_DELTA_CHARS, len(text)))
+        for i in range(0, len(text), MAX_DELTA_CHARS)
+    ]
 
 
 def error(code: str, detail: str, message_id: str, offset: int) -> bytes:
@@ -53,10 +75,38 @@ class EventStreamResponse(StreamingResponse):
     """text/event-stream with the headers that keep proxies from buffering it.
 
     Starlette cancels the body iterator when the client disconnects, which ends the subscription
-    (never the generation, which runs in its own task).
+    (never the generation, which runs in its own task). A reader that stops reading is closed after
+    SLOW_READER_SECONDS. `on_close` runs once when the stream ends, however it ends (it frees the
+    user's stream slot); also if the response is dropped without ever being sent.
     """
 
     media_type = MEDIA_TYPE
 
-    def __init__(self, events: AsyncIterator[bytes]) -> None:
+    def __init__(self, events: AsyncIterator[bytes], on_close: Callable[[], None] | None = None) -> None:
         super().__init__(events, status_code=200, headers=HEADERS, media_type=MEDIA_TYPE)
+        self._on_close = weakref.finalize(self, on_close) if on_close is not None else None
+
+    async def stream_response(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        async for chunk in self.body_iterator:
+            if not await _send_within({"type": "http.response.body", "body": chunk, "more_body": True}, send):
+                logger.info("closed a stream whose reader fell behind")
+                return
+        await _send_within({"type": "http.response.body", "body": b"", "more_body": False}, send)
+
+    async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+
+
+async def _send_within(message: dict[str, Any], send: Send) -> bool:
+    """Send, unless the reader takes longer than SLOW_READER_SECONDS to take it (False then)."""
+    try:
+        async with asyncio.timeout(SLOW_READER_SECONDS):
+            await send(message)
+    except TimeoutError:
+        return False
+    return True

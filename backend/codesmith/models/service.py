@@ -34,6 +34,7 @@ from codesmith.llm.client import ChatClient
 from codesmith.llm.errors import map_exception, scrub
 from codesmith.llm.pricing import DEFAULT_CONTEXT_WINDOW, price_of
 from codesmith.llm.types import Endpoint
+from codesmith.metrics import USER_MODELS
 from codesmith.models.schemas import ModelCheck, ModelCreate, ModelPublic, ModelStatus, ModelUpdate
 from codesmith.models.tables import Model
 from codesmith.pagination import Page
@@ -66,6 +67,13 @@ class ResolvedModel:
     context_window: int
     input_cost_per_mtok: float | None
     output_cost_per_mtok: float | None
+    paid_by_server: bool = False  # called with a key of the server's, not the user's own
+    owned_by_user: bool = False
+
+    @property
+    def metric_labels(self) -> tuple[str, str]:
+        """(provider, model) for metrics: a system model by its upstream name, a user's model by a bucket."""
+        return self.provider, USER_MODELS if self.owned_by_user else self.endpoint.model
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
@@ -102,15 +110,26 @@ async def resolve(
     model_id: str | None,
 ) -> ResolvedModel:
     model = await get_visible(session, user, model_id) if model_id else await default_model(session, user)
+    endpoint = endpoint_for(model, user, keyring, settings)
     return ResolvedModel(
         id=model.id,
         name=model.name,
         provider=model.provider,
-        endpoint=endpoint_for(model, user, keyring, settings),
+        endpoint=endpoint,
         context_window=model.context_window,
         input_cost_per_mtok=model.input_cost_per_mtok,
         output_cost_per_mtok=model.output_cost_per_mtok,
+        paid_by_server=_paid_by_server(model, endpoint, user, keyring),
+        owned_by_user=model.owner_id is not None,
     )
+
+
+def _paid_by_server(model: Model, endpoint: Endpoint, user: User, keyring: Keyring) -> bool:
+    """A system model priced per token, called with a key that is not the user's own (self-hosted vLLM
+    models cost GPU hours, not tokens)."""
+    if model.owner_id is not None or model.provider == "vllm" or not endpoint.api_key:
+        return False
+    return endpoint.api_key != users.openai_key(user, keyring)
 
 
 def endpoint_for(model: Model, user: User, keyring: Keyring, settings: Settings) -> Endpoint:

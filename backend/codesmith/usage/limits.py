@@ -8,17 +8,18 @@ plus the answer's reserve) and settled with the real usage afterwards.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
-from limits.aio.strategies import FixedWindowRateLimiter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.config import Settings
 from codesmith.conversations.tables import Message
 from codesmith.errors import RateLimited
+from codesmith.models.tables import Model
 from codesmith.ratelimit import Limiter
 from codesmith.users.tables import User
 
@@ -34,6 +35,8 @@ class Reservation:
     user_id: str
     day: str
     tokens: int
+    user_counted: bool = False  # taken from the user's daily budget
+    server_counted: bool = False  # taken from the server keys' daily budget
 
 
 def limits_for(user: User, settings: Settings) -> UserLimits:
@@ -67,21 +70,43 @@ async def tokens_recorded_today(session: AsyncSession, user_id: str) -> int:
     return int((await session.execute(query)).scalar_one() or 0)
 
 
+async def server_tokens_recorded_today(session: AsyncSession) -> int:
+    """Today's tokens on system models that a per-token price is paid for (not the self-hosted ones).
+
+    Messages do not record whose key paid, so this counts users' own OpenAI keys too: after a restart
+    the server's budget starts at least as spent as it was, never fresher.
+    """
+    tokens = func.coalesce(Message.prompt_tokens, 0) + func.coalesce(Message.completion_tokens, 0)
+    query = (
+        select(func.coalesce(func.sum(tokens), 0))
+        .join(Model, Model.id == Message.model_id)
+        .where(
+            Message.role == "assistant",
+            Message.created_at >= start_of_day(),
+            Message.prompt_tokens.is_not(None),
+            Model.owner_id.is_(None),
+            Model.provider != "vllm",
+        )
+    )
+    return int((await session.execute(query)).scalar_one() or 0)
+
+
 # The day's token counter only ever needs a key per (user, day); its window just has to outlive the day.
 _TOKENS_ITEM = RateLimitItemPerDay(1, 2)
 
 
 class UsageLimiter:
-    """Admission of generation requests and the daily token budget."""
+    """Admission of generation requests and the daily token budgets (each user's, and the server keys')."""
 
     def __init__(self, limiter: Limiter) -> None:
         self._limiter = limiter
-        self._tokens = FixedWindowRateLimiter(limiter.storage)
-        self._seed_lock = asyncio.Lock()
         # The (user, day) counters this process has already started from the database: the sum query
         # runs once per user and day, not on every request of a user who has used nothing yet today.
         self._seeded: set[str] = set()
         self._seeded_day = ""
+        # One lock per counter being seeded, never one for everybody: a slow first request of one user
+        # must not hold up anyone else's.
+        self._seeding: dict[str, asyncio.Lock] = {}
 
     async def admit_request(self, user: User, settings: Settings) -> None:
         """Count one generation request (refused ones too); 429 when the minute's budget is spent."""
@@ -103,50 +128,91 @@ class UsageLimiter:
     async def tokens_used(self, session: AsyncSession, user: User) -> int:
         """Today's tokens: recorded usage plus reservations of generations still running."""
         day = utc_day()
-        await self._seed(session, user.id, day)
+        await self.prepare(session, user.id)
         return int(await self._limiter.storage.get(self._key(user.id, day)) or 0)
 
-    async def _seed(self, session: AsyncSession, user_id: str, day: str) -> None:
-        # After a restart (in-memory storage) the counter is empty: start it from what the
-        # database recorded today, so a restart never hands out a fresh daily budget.
-        key = self._key(user_id, day)
+    async def prepare(self, session: AsyncSession, user_id: str) -> None:
+        """Start today's counter from the database, once per user and day and process.
+
+        Called before a request writes anything: the sum is a read, and it must never run (nor wait for
+        another request's seeding) while the session holds a write transaction, which on SQLite would
+        keep every other writer of the instance waiting.
+        """
+        day = utc_day()
+        await self._seed_counter(self._key(user_id, day), day, lambda: tokens_recorded_today(session, user_id))
+
+    async def prepare_server(self, session: AsyncSession, settings: Settings) -> None:
+        """prepare() for the server keys' daily counter (when that budget is on)."""
+        if settings.server_key_tokens_per_day <= 0:
+            return
+        day = utc_day()
+        await self._seed_counter(self._server_key(day), day, lambda: server_tokens_recorded_today(session))
+
+    async def _seed_counter(self, key: str, day: str, recorded: Callable[[], Awaitable[int]]) -> None:
+        # After a restart (in-memory storage) the counter is empty: start it from what the database
+        # recorded today, so a restart never hands out a fresh daily budget.
         if day != self._seeded_day:
-            self._seeded, self._seeded_day = set(), day
+            self._seeded, self._seeded_day, self._seeding = set(), day, {}
         if key in self._seeded:
             return
-        async with self._seed_lock:
+        lock = self._seeding.setdefault(key, asyncio.Lock())
+        async with lock:
             if key in self._seeded:
                 return
             if await self._limiter.storage.get(key) == 0:
-                recorded = await tokens_recorded_today(session, user_id)
-                await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=max(recorded, 0) or 0)
+                tokens = await recorded()
+                await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=max(tokens, 0))
             self._seeded.add(key)
+            self._seeding.pop(key, None)
 
-    async def reserve_tokens(self, session: AsyncSession, user: User, settings: Settings, tokens: int) -> Reservation:
-        """Reserve `tokens` of today's budget or answer 429 with the time until the budget renews."""
+    async def reserve_tokens(
+        self, user: User, settings: Settings, tokens: int, *, server_key: bool = False
+    ) -> Reservation:
+        """Reserve `tokens` of today's budget (and of the server keys' one, for a generation the server
+        pays for) or answer 429 with the time until the budgets renew. prepare() has run before."""
         day = utc_day()
         reservation = Reservation(user_id=user.id, day=day, tokens=max(tokens, 0))
         tpd = limits_for(user, settings).tokens_per_day
-        if tpd <= 0:
-            return reservation
-        await self._seed(session, user.id, day)
-        key = self._key(user.id, day)
-        total = await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=reservation.tokens)
-        if total > tpd:
-            await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=-reservation.tokens)
-            retry = seconds_until_midnight()
-            left = max(tpd - (total - reservation.tokens), 0)
-            raise RateLimited(
-                f"Daily token limit reached: this request needs up to {reservation.tokens} tokens and "
-                f"{left} of {tpd} are left today. The budget renews at 00:00 UTC.",
-                retry_after=retry,
-            )
+        if tpd > 0:
+            await self._take(self._key(user.id, day), reservation.tokens, tpd, "Daily token limit reached")
+            reservation.user_counted = True
+        if server_key and settings.server_key_tokens_per_day > 0:
+            try:
+                await self._take(
+                    self._server_key(day),
+                    reservation.tokens,
+                    settings.server_key_tokens_per_day,
+                    "The server's shared daily token budget is spent (add your own OpenAI key, or pick a "
+                    "self-hosted model)",
+                )
+            except RateLimited:
+                await self.settle(reservation, 0)
+                raise
+            reservation.server_counted = True
         return reservation
+
+    async def _take(self, key: str, tokens: int, budget: int, what: str) -> None:
+        total = await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=tokens)
+        if total > budget:
+            await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=-tokens)
+            left = max(budget - (total - tokens), 0)
+            raise RateLimited(
+                f"{what}: this request needs up to {tokens} tokens and {left} of {budget} are left today. "
+                "The budget renews at 00:00 UTC.",
+                retry_after=seconds_until_midnight(),
+            )
+
+    def _server_key(self, day: str) -> str:
+        return _TOKENS_ITEM.key_for("server-key-tokens", day)
 
     async def settle(self, reservation: Reservation, actual_tokens: int) -> None:
         """Replace the reservation with what the generation really used."""
-        delta = max(actual_tokens, 0) - reservation.tokens
+        used = max(actual_tokens, 0)
+        delta = used - reservation.tokens
         if delta:
-            key = self._key(reservation.user_id, reservation.day)
-            await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=delta)
-        reservation.tokens = max(actual_tokens, 0)
+            expiry = _TOKENS_ITEM.get_expiry()
+            if reservation.user_counted:
+                await self._limiter.storage.incr(self._key(reservation.user_id, reservation.day), expiry, amount=delta)
+            if reservation.server_counted:
+                await self._limiter.storage.incr(self._server_key(reservation.day), expiry, amount=delta)
+        reservation.tokens = used
