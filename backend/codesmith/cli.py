@@ -30,7 +30,10 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        # Forwarded headers (client address, https) are believed only from CODESMITH_TRUSTED_PROXIES: one
+        # list for uvicorn and for the throttles (clientip.py), none by default.
+        proxy_headers=bool(get_settings().trusted_proxies),
+        forwarded_allow_ips=",".join(get_settings().trusted_proxies) or None,
         timeout_graceful_shutdown=30,
         log_level="info",
     )

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar, TypeVarTuple
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jose import JWTError, jwt
 from passlib.context import CryptContext
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 JWT_ALGORITHM = "HS256"
 API_TOKEN_PREFIX = "csk_"
@@ -22,20 +30,41 @@ _passwords = CryptContext(schemes=["argon2"], deprecated="auto")
 # A real hash of a random password: verifying against it costs what a real login costs, so a login
 # with an unknown email takes as long as one with a known email.
 _DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
+# argon2 takes a CPU for a fraction of a second and releases the GIL: it runs here, never on the event
+# loop. A few workers bound how many hashes (64 MiB of memory each) run at once; the rest queue.
+_HASHING = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="password-hash")
 
 
 def hash_password(password: str) -> str:
+    """Blocks for a fraction of a second: code on the event loop awaits `hash_password_async`."""
     return str(_passwords.hash(password))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    if password_hash is None:
-        _passwords.verify(password, _DUMMY_HASH)
-        return False
+    """Whether `password` matches; never raises (an oversized or unencodable password is just wrong).
+
+    Without a hash (an unknown email) it verifies against a dummy one, so the answer takes as long. Blocks
+    like hashing: code on the event loop awaits `verify_password_async`.
+    """
     try:
+        if password_hash is None:
+            _passwords.verify(password, _DUMMY_HASH)
+            return False
         return bool(_passwords.verify(password, password_hash))
-    except ValueError:
+    except ValueError:  # passlib's PasswordSizeError, a malformed hash, a lone surrogate (UnicodeError)
         return False
+
+
+async def hash_password_async(password: str) -> str:
+    return await _off_loop(hash_password, password)
+
+
+async def verify_password_async(password: str, password_hash: str | None) -> bool:
+    return await _off_loop(verify_password, password, password_hash)
+
+
+async def _off_loop(function: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, function, *args)
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from codesmith.auth.last_used import LastUsedDep
 from codesmith.auth.service import resolve_bearer
 from codesmith.db import SessionDep
 from codesmith.deps import KeyringDep
@@ -21,11 +22,14 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 
 async def current_user(
-    session: SessionDep, keyring: KeyringDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    session: SessionDep,
+    keyring: KeyringDep,
+    last_used: LastUsedDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     if not token:
         raise NotAuthenticated("Sign in, or send a personal API token as 'Authorization: Bearer csk_...'.")
-    return await resolve_bearer(session, keyring, token)
+    return await resolve_bearer(session, keyring, last_used, token)
 
 
 async def current_admin(user: Annotated[User, Depends(current_user)]) -> User:

@@ -1,29 +1,25 @@
-"""Who is calling: access tokens, personal API tokens and the login throttle."""
+"""Who is calling (access tokens, personal API tokens), and signing in and registering under the throttle."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from limits import RateLimitItemPerSecond
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from codesmith.auth.last_used import RESOLUTION, LastUsedRecorder
+from codesmith.auth.throttle import Throttle
 from codesmith.config import Settings
 from codesmith.db import utcnow
-from codesmith.errors import InvalidCredentials, NotAuthenticated, RateLimited
-from codesmith.ratelimit import Limiter
+from codesmith.errors import NotAuthenticated
 from codesmith.security import API_TOKEN_PREFIX, Keyring
 from codesmith.users import service as users
-from codesmith.users.schemas import TokenResponse
+from codesmith.users.schemas import TokenResponse, UserCreate
 from codesmith.users.tables import ApiToken, User
 
-# Writing last_used_at on every call would make each scripted request a database write.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-
-async def resolve_bearer(session: AsyncSession, keyring: Keyring, token: str) -> User:
+async def resolve_bearer(session: AsyncSession, keyring: Keyring, last_used: LastUsedRecorder, token: str) -> User:
+    """The user a bearer token stands for; only reads the database."""
     if token.startswith(API_TOKEN_PREFIX):
-        return await _user_for_api_token(session, keyring, token)
+        return await _user_for_api_token(session, keyring, last_used, token)
     claims = keyring.decode_access_token(token)
     if claims is None:
         raise NotAuthenticated("The access token is invalid or has expired.")
@@ -33,7 +29,7 @@ async def resolve_bearer(session: AsyncSession, keyring: Keyring, token: str) ->
     return user
 
 
-async def _user_for_api_token(session: AsyncSession, keyring: Keyring, token: str) -> User:
+async def _user_for_api_token(session: AsyncSession, keyring: Keyring, last_used: LastUsedRecorder, token: str) -> User:
     result = await session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -44,35 +40,29 @@ async def _user_for_api_token(session: AsyncSession, keyring: Keyring, token: st
     if row is None or (row.ApiToken.expires_at is not None and row.ApiToken.expires_at <= now):
         raise NotAuthenticated("The API token is invalid, revoked or expired.")
     api_token: ApiToken = row.ApiToken
+    # Written later by the recorder, never in this request's session (SQLite has one writer).
+    if api_token.last_used_at is None or now - api_token.last_used_at >= RESOLUTION:
+        last_used.note(api_token.id, now)
     user: User = row.User
-    if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
-        api_token.last_used_at = now
-        await session.flush()
     return user
 
 
-def _login_window(settings: Settings) -> RateLimitItemPerSecond:
-    return RateLimitItemPerSecond(settings.login_failures_allowed, settings.login_failure_window_seconds)
-
-
 async def login(
-    session: AsyncSession, keyring: Keyring, limiter: Limiter, settings: Settings, email: str, password: str
+    session: AsyncSession, keyring: Keyring, settings: Settings, throttle: Throttle, email: str, password: str
 ) -> TokenResponse:
-    key = email.strip().lower()
-    window = _login_window(settings)
-    if await limiter.remaining(window, "login-failures", key) <= 0:
-        retry = await limiter.retry_after(window, "login-failures", key)
-        raise RateLimited(
-            f"Too many failed sign-in attempts for this email. Try again in {retry} seconds.",
-            retry_after=retry,
-        )
-    try:
-        user = await users.authenticate(session, key, password)
-    except InvalidCredentials:
-        await limiter.hit(window, "login-failures", key)
-        raise
+    """An access token for the right email and password; every attempt is reserved before it is checked."""
+    account = email.strip().lower()
+    await throttle.reserve_guess(account)
+    user = await users.authenticate(session, account, password)
+    await throttle.forgive(account)
     minutes = settings.access_token_minutes
     return TokenResponse(
         access_token=keyring.create_access_token(user.id, user.token_version, minutes),
         expires_in=minutes * 60,
     )
+
+
+async def register(session: AsyncSession, keyring: Keyring, throttle: Throttle, data: UserCreate) -> User:
+    """A new account, counted against the client's registrations per hour."""
+    await throttle.reserve_registration()
+    return await users.register(session, keyring, data)

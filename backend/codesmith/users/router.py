@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from codesmith.auth.deps import CurrentUser
+from codesmith.auth.throttle import ThrottleDep
 from codesmith.db import SessionDep
 from codesmith.deps import KeyringDep
 from codesmith.pagination import CursorQuery, LimitQuery, Page
@@ -41,8 +42,10 @@ async def remove_openai_key(user: CurrentUser, session: SessionDep) -> Response:
 
 
 @router.post("/password", status_code=204)
-async def change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> Response:
-    await service.change_password(session, user, data.current_password, data.new_password)
+async def change_password(
+    data: PasswordChange, user: CurrentUser, session: SessionDep, throttle: ThrottleDep
+) -> Response:
+    await service.change_password(session, user, throttle, data.current_password, data.new_password)
     return Response(status_code=204)
 
 

@@ -8,11 +8,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from codesmith.auth.throttle import Throttle
 from codesmith.db import utcnow
 from codesmith.errors import EmailTaken, InvalidCredentials, NotFound, ValidationFailed
 from codesmith.pagination import Page, page_of, paginate
-from codesmith.security import Keyring, hash_password, key_hint, new_api_token, verify_password
-from codesmith.users.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic, UserCreate, UserPublic
+from codesmith.security import Keyring, hash_password_async, key_hint, new_api_token, verify_password_async
+from codesmith.users.schemas import (
+    MAX_CHECKED_PASSWORD,
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenPublic,
+    UserCreate,
+    UserPublic,
+)
 from codesmith.users.tables import ApiToken, User
 
 
@@ -35,7 +43,7 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 async def register(session: AsyncSession, keyring: Keyring, data: UserCreate, *, is_admin: bool = False) -> User:
     if await get_by_email(session, data.email) is not None:
         raise EmailTaken("An account with this email already exists.")
-    user = User(email=data.email, password_hash=hash_password(data.password), is_admin=is_admin)
+    user = User(email=data.email, password_hash=await hash_password_async(data.password), is_admin=is_admin)
     if data.openai_api_key:
         _store_openai_key(user, keyring, data.openai_api_key)
     session.add(user)
@@ -47,9 +55,13 @@ async def register(session: AsyncSession, keyring: Keyring, data: UserCreate, *,
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    """The user whose email and password these are; the same InvalidCredentials for every failure."""
+    if len(password) > MAX_CHECKED_PASSWORD:
+        # Too long to be anyone's password: refused before any lookup, alike for known and unknown emails.
+        raise InvalidCredentials("Incorrect email or password.")
     user = await get_by_email(session, email)
-    # verify_password hashes even when the user is unknown, so both failures take as long.
-    if not verify_password(password, user.password_hash if user else None) or user is None:
+    # verify_password_async hashes even when the user is unknown, so both failures take as long.
+    if not await verify_password_async(password, user.password_hash if user else None) or user is None:
         raise InvalidCredentials("Incorrect email or password.")
     return user
 
@@ -75,11 +87,14 @@ def openai_key(user: User, keyring: Keyring) -> str | None:
     return keyring.decrypt(user.openai_key_encrypted) if user.openai_key_encrypted else None
 
 
-async def change_password(session: AsyncSession, user: User, current: str, new: str) -> None:
-    if not verify_password(current, user.password_hash):
+async def change_password(session: AsyncSession, user: User, throttle: Throttle, current: str, new: str) -> None:
+    """Replace the password; `current` is a password guess like a sign-in, throttled on the same budget."""
+    await throttle.reserve_guess(user.email)
+    if not await verify_password_async(current, user.password_hash):
         # 422, not 401: the caller is signed in, only the field is wrong.
         raise ValidationFailed("The current password is not correct.", loc=["body", "current_password"])
-    user.password_hash = hash_password(new)
+    await throttle.forgive(user.email)
+    user.password_hash = await hash_password_async(new)
     user.token_version += 1
     await session.flush()
 
