@@ -62,6 +62,8 @@ class Behaviour:
     keepalive_every: float | None = None
     usage_override: dict[str, Any] | None = None
     repeat_reply: int = 1
+    # With keepalive_every: stream this many tokens first, then only comments.
+    keepalive_after_tokens: int | None = None
 
     def model_check_failed(self, body: dict[str, Any]) -> bool:
         return str(body.get("model")) not in self.models
@@ -89,6 +91,7 @@ class FakeUpstream:
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         self.behaviour = behaviour or Behaviour()
         self.requests: list[dict[str, Any]] = []  # every chat request body, in order
+        self.headers: list[dict[str, str]] = []  # every request's headers (chat, models, tokenize), in order
         self.lora_calls: list[tuple[str, dict[str, Any]]] = []
         self.models_requests = 0  # GET /v1/models calls received
         self.chat_attempts = 0
@@ -113,6 +116,7 @@ class FakeUpstream:
     def reset(self) -> None:
         self.behaviour = Behaviour()
         self.requests.clear()
+        self.headers.clear()
         self.lora_calls.clear()
         self.chat_attempts = 0
 
@@ -143,6 +147,7 @@ class FakeUpstream:
     # -- endpoints ---------------------------------------------------------------------------
     async def list_models(self, request: Request) -> Response:
         self.models_requests += 1
+        self.headers.append(dict(request.headers))
         if self.behaviour.models_redirect:
             return Response(status_code=307, headers={"Location": self.behaviour.models_redirect})
         if (denied := self._unauthorized(request)) is not None:
@@ -160,6 +165,7 @@ class FakeUpstream:
         return JSONResponse({"object": "list", "data": data})
 
     async def tokenize(self, request: Request) -> Response:
+        self.headers.append(dict(request.headers))
         if not self.behaviour.tokenize:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         body = await request.json()
@@ -203,6 +209,7 @@ class FakeUpstream:
 
     async def chat(self, request: Request) -> Response:
         self.chat_attempts += 1
+        self.headers.append(dict(request.headers))
         if (denied := self._unauthorized(request)) is not None:
             return denied
         body = await request.json()
@@ -273,10 +280,9 @@ class FakeUpstream:
         try:
             if b.first_token_delay:
                 await asyncio.sleep(b.first_token_delay)
-            if b.keepalive_every:
-                while True:  # alive, but never a token
-                    yield b": keepalive\n\n"
-                    await asyncio.sleep(b.keepalive_every)
+            if b.keepalive_every and b.keepalive_after_tokens is None:
+                async for comment in _keepalive(b.keepalive_every):
+                    yield comment
             yield _sse(
                 {
                     **base,
@@ -286,6 +292,9 @@ class FakeUpstream:
             for index, token in enumerate(words(reply)):
                 if b.fail_after_tokens is not None and index >= b.fail_after_tokens:
                     raise ConnectionAbortedError("fake upstream dropped the stream")
+                if b.keepalive_every and index == b.keepalive_after_tokens:
+                    async for comment in _keepalive(b.keepalive_every):
+                        yield comment
                 if b.token_delay and index:
                     await asyncio.sleep(b.token_delay)
                 yield _sse({**base, "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]})
@@ -296,6 +305,12 @@ class FakeUpstream:
             yield b"data: [DONE]\n\n"
         finally:
             self.active_streams -= 1
+
+
+async def _keepalive(every: float) -> AsyncIterator[bytes]:
+    while True:  # alive, but never a token
+        yield b": keepalive\n\n"
+        await asyncio.sleep(every)
 
 
 def _sse(payload: dict[str, Any]) -> bytes:

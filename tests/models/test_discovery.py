@@ -15,7 +15,7 @@ from codesmith.config import Settings
 from codesmith.main import create_app
 from codesmith.models import discovery
 from codesmith.models.service import system_model_id
-from tests.conftest import UserHandle, free_port, register_and_login
+from tests.conftest import RegisterUser, UserHandle, free_port, register_and_login
 from tests.fakes.upstream import FakeUpstream, running
 
 VLLM_ID = system_model_id("vllm", "fake-coder")
@@ -106,6 +106,55 @@ class TestDiscovery:
         models = await models_of(client, user)
         assert system_model_id("vllm", "my-lora") not in models
         assert models[created.json()["id"]]["owner"] == "user"
+
+
+class TestAdaptersHideOnlyTheirOwnServersModels:
+    """A LoRA adapter's name hides a listed model only when the adapter was loaded on the configured server."""
+
+    @pytest.fixture
+    def settings_overrides(self, fake_upstream: FakeUpstream) -> dict[str, Any]:
+        return {
+            "vllm_base_url": fake_upstream.base_url + "/",  # the same server as a base_url without the slash
+            "allow_private_model_hosts": True,
+            "vllm_refresh_seconds": 3600,
+        }
+
+    async def test_an_adapter_on_another_server_hides_nothing(
+        self, app: FastAPI, client: httpx.AsyncClient, register_user: RegisterUser
+    ) -> None:
+        mallory, alice = await register_user("mallory@example.com"), await register_user("alice@example.com")
+        async with running(FakeUpstream()) as elsewhere:
+            body = {
+                "name": "Mine",
+                "provider": "vllm",
+                "model": "fake-coder",  # the name of the system model
+                "base_url": elsewhere.base_url,
+                "lora_adapter": "someone/adapter",
+            }
+            created = await client.post("/models", json=body, headers=mallory.headers)
+            assert created.status_code == 201
+        listed = await discovery.refresh(app.state.sessionmaker, app.state.llm, app.state.settings)
+        assert listed == [VLLM_ID]
+        for someone in (alice, mallory):
+            models = await models_of(client, someone)
+            assert models[VLLM_ID]["status"] == "ok"
+            assert default_of(models) == [VLLM_ID]
+
+    async def test_an_adapter_on_the_configured_server_is_still_its_owners_model(
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, fake_upstream: FakeUpstream
+    ) -> None:
+        body = {
+            "name": "My adapter",
+            "provider": "vllm",
+            "model": "my-lora",
+            "base_url": fake_upstream.base_url,
+            "lora_adapter": "org/adapter",
+        }
+        created = await client.post("/models", json=body, headers=user.headers)
+        assert created.status_code == 201
+        listed = await discovery.refresh(app.state.sessionmaker, app.state.llm, app.state.settings)
+        assert listed == [VLLM_ID], "the adapter is listed by the server, and is not a system model"
+        assert system_model_id("vllm", "my-lora") not in await models_of(client, user)
 
 
 class HangingServer:

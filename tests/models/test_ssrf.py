@@ -5,6 +5,7 @@ Name resolution is replaced by a table: no test ever asks a real DNS server or c
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -108,9 +109,31 @@ class TestAddressRules:
             with pytest.raises(ForbiddenModelHost):
                 await check
 
-    async def test_an_unresolvable_name_is_a_validation_error(self, resolver: Resolver) -> None:
-        with pytest.raises(ValidationFailed):
+    async def test_an_unresolvable_name_is_refused_like_an_internal_one(self, resolver: Resolver) -> None:
+        with pytest.raises(ForbiddenModelHost):
             await ssrf.check_base_url("http://nowhere.example/v1", allow_private=False)
+
+    async def test_not_resolving_and_resolving_inside_read_the_same(self, resolver: Resolver) -> None:
+        # Two answers would be an oracle for which internal names exist.
+        with pytest.raises(ForbiddenModelHost) as unresolved:
+            await ssrf.check_base_url("http://jenkins.corp.example/v1", allow_private=False)
+        resolver.table["jenkins.corp.example"] = ["10.0.0.7"]
+        with pytest.raises(ForbiddenModelHost) as internal:
+            await ssrf.check_base_url("http://jenkins.corp.example/v1", allow_private=False)
+        assert unresolved.value.problem() == internal.value.problem()
+
+    async def test_a_resolver_that_never_answers_is_refused_alike(
+        self, resolver: Resolver, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        async def hang(host: str, port: int) -> list[str]:
+            await asyncio.sleep(3600)
+            return []
+
+        monkeypatch.setattr(ssrf, "resolve_host", hang)
+        monkeypatch.setattr(ssrf, "RESOLVE_TIMEOUT_SECONDS", 0.05)
+        with pytest.raises(ForbiddenModelHost) as slow:
+            await ssrf.check_base_url("http://slow.example/v1", allow_private=False)
+        assert slow.value.detail == ssrf.FORBIDDEN_DETAIL.format(host="slow.example")
 
     async def test_private_hosts_are_allowed_when_the_setting_says_so(self, resolver: Resolver) -> None:
         await ssrf.check_base_url("http://127.0.0.1:8000/v1", allow_private=True)
@@ -163,10 +186,16 @@ class TestGuardedTransport:
                 await http.get("http://models.example.com/v1/models")
         assert [r.url.host for r in inner.requests] == [PUBLIC_IP]
 
-    async def test_an_unresolvable_name_is_a_connection_error(self, resolver: Resolver) -> None:
-        async with httpx2.AsyncClient(transport=ssrf.GuardedTransport(Recorder())) as http:
-            with pytest.raises(httpx2.ConnectError):
-                await http.get("http://nowhere.example/v1/models")
+    async def test_an_unresolvable_name_is_refused_like_an_internal_one(self, resolver: Resolver) -> None:
+        inner = Recorder()
+        async with httpx2.AsyncClient(transport=ssrf.GuardedTransport(inner)) as http:
+            with pytest.raises(ForbiddenModelHost) as unresolved:
+                await http.get("http://moved.example/v1/models")
+            resolver.table["moved.example"] = ["192.168.0.3"]
+            with pytest.raises(ForbiddenModelHost) as internal:
+                await http.get("http://moved.example/v1/models")
+        assert unresolved.value.problem() == internal.value.problem()
+        assert inner.requests == []
 
     def test_only_guarded_endpoints_get_the_guard(self) -> None:
         assert ssrf.guarded_transport_factory(Endpoint("http://x/v1", "m", guarded=False)) is None
@@ -287,13 +316,24 @@ class TestRegistrationApi:
         kept = await client.get(f"/models/{created.json()['id']}", headers=user.headers)
         assert kept.json()["base_url"] == "http://models.example.com/v1"
 
-    async def test_an_unresolvable_host_is_a_validation_error(
+    async def test_an_unresolvable_host_is_forbidden(
         self, client: httpx.AsyncClient, user: UserHandle, resolver: Resolver
     ) -> None:
         body = {"name": "x", "provider": "vllm", "model": "m", "base_url": "http://typo.example/v1"}
         response = await client.post("/models", json=body, headers=user.headers)
         assert response.status_code == 422
-        assert response.json()["code"] == "validation_error"
+        assert response.json()["code"] == "forbidden_model_host"
+
+    async def test_unresolvable_and_internal_hosts_answer_identically(
+        self, client: httpx.AsyncClient, user: UserHandle, resolver: Resolver
+    ) -> None:
+        body = {"name": "x", "provider": "vllm", "model": "m", "base_url": "http://grafana.corp.example/v1"}
+        unresolved = await client.post("/models", json=body, headers=user.headers)
+        resolver.table["grafana.corp.example"] = ["10.20.30.40"]
+        internal = await client.post("/models", json=body, headers=user.headers)
+        assert unresolved.status_code == internal.status_code == 422
+        assert unresolved.headers["content-type"] == internal.headers["content-type"]
+        assert unresolved.content == internal.content
 
 
 class TestRequestTimeApi:

@@ -8,6 +8,7 @@ SDK objects is the main per-token cost of a gateway, and we need three fields of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import OrderedDict
@@ -31,6 +32,17 @@ logger = logging.getLogger("codesmith.llm")
 MAX_POOLED_CLIENTS = 256
 MAX_BACKOFF_SECONDS = 10.0
 NO_KEY = "no-key"  # the SDK insists on a key; servers without auth ignore it
+USER_AGENT = "codesmith"
+_SDK_HEADER_PREFIX = "x-stainless-"
+_SET_ASIDE = "codesmith.sdk_headers"  # the request extension that keeps them while the request is out
+
+# A usage report is the upstream's word, checked before it is believed (and billed): a count that no text
+# could explain is treated as no report, and the client counts what it sent and received instead.
+MAX_REPORTED_TOKENS = 10_000_000
+# A token is at least one byte of UTF-8, a character at most four: a count above four per character is made up.
+MAX_TOKENS_PER_CHAR = 4
+COMPLETION_MARGIN_TOKENS = 16  # end-of-sequence and other special tokens
+PROMPT_MARGIN_TOKENS = 2048  # chat-template wrapping and a server's own system prompt
 
 TransportFactory = Callable[[Endpoint], httpx.AsyncBaseTransport | None]
 
@@ -62,6 +74,7 @@ class ChatClient:
             "timeout": self._timeout(),
             "follow_redirects": True,
             "limits": httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            "event_hooks": {"request": [_set_sdk_headers_aside], "response": [_restore_sdk_headers]},
         }
         # The SDK's aiohttp transport parses HTTP in C: per streamed chunk it costs a third of the
         # pure-Python default. Guarded (user-registered) endpoints keep the SSRF-checking transport.
@@ -144,30 +157,31 @@ class ChatClient:
         request = self.sdk(endpoint).chat.completions.with_streaming_response.create(
             model=endpoint.model, messages=[], stream=True, extra_body=body
         )
-        events = EventStreamDecoder(endpoint)
+        prompt_chars = sum(len(message["content"]) for message in messages)
+        events = EventStreamDecoder(endpoint, prompt_chars=prompt_chars, max_tokens=max_tokens)
         parts: list[str] = []
-        # The first-token deadline covers connecting, the headers and the prompt's prefill. It never
-        # spans a `yield` (a timeout that fires while the consumer runs would cancel the consumer);
-        # after the first token, the transport's read timeout bounds each silence between tokens.
-        async with request as response:
-            raw = _aiohttp_response(response.http_response)
-            blocks = aiter(raw.content.iter_any()) if raw is not None else aiter(response.http_response.aiter_bytes())
+        # Only text resets a deadline: the transport's read timeout restarts at any byte, so an upstream
+        # sending keep-alive comments (or its headers a byte at a time) would hold a stream open forever.
+        # The first-token deadline covers connecting, the headers and the prompt's prefill; each later
+        # wait for text has the between-tokens one. Neither spans a `yield` (a timeout that fires while
+        # the consumer runs would cancel the consumer).
+        async with contextlib.AsyncExitStack() as stack:
             async with asyncio.timeout(self._settings.upstream_first_token_timeout):
-                first = await _first_text(blocks, events)
-            if first:
-                parts.append(first)
-                pacer = Pacer(min_interval, partial(_live_transport, raw))
-                yield TextDelta(first)
+                response = await stack.enter_async_context(request)
+                raw = _aiohttp_response(response.http_response)
+                reads = raw.content.iter_any() if raw is not None else response.http_response.aiter_bytes()
+                blocks = aiter(reads)
+                text = await _next_text(blocks, events)
+            pacer = Pacer(min_interval, partial(_live_transport, raw))
+            between_tokens = self._settings.upstream_between_tokens_timeout
+            while text:
+                parts.append(text)
+                yield TextDelta(text)
+                if events.done:
+                    break
                 await pacer.wait()
-                async for block in blocks:
-                    text = events.feed(block)
-                    if text:
-                        parts.append(text)
-                        yield TextDelta(text)
-                    if events.done:
-                        break
-                    if text:
-                        await pacer.wait()
+                async with asyncio.timeout(between_tokens):
+                    text = await _next_text(blocks, events)
             text = events.finish()
             if text:
                 parts.append(text)
@@ -216,6 +230,24 @@ class ChatClient:
         if not isinstance(entries, list):
             raise UpstreamError("The server's model list is not in the OpenAI format.")
         return [entry for entry in entries if isinstance(entry, dict)]
+
+
+async def _set_sdk_headers_aside(request: httpx.Request) -> None:
+    """An upstream learns nothing of the SDK: its x-stainless-* headers (its version, the OS, the Python,
+    the retry count) come off the request before it goes out, and the User-Agent says only codesmith."""
+    sdk_headers = [
+        (name, value) for name, value in request.headers.multi_items() if name.startswith(_SDK_HEADER_PREFIX)
+    ]
+    for name, _ in sdk_headers:
+        del request.headers[name]
+    request.headers["User-Agent"] = USER_AGENT
+    request.extensions[_SET_ASIDE] = sdk_headers
+
+
+async def _restore_sdk_headers(response: httpx.Response) -> None:
+    """The SDK reads its own markers back from the response's request (x-stainless-raw-response: stream)."""
+    for name, value in response.request.extensions.pop(_SET_ASIDE, ()):
+        response.request.headers[name] = value
 
 
 def _auth_header(endpoint: Endpoint) -> dict[str, str]:
@@ -294,16 +326,31 @@ class EventStreamDecoder:
 
     Lines are split as bytes and only `data:` payloads are parsed (by orjson, three fields read):
     no text decoding, no SDK objects, and one text for all the tokens that one read brought, so a
-    burst costs one hand-off to the consumer, not one per token.
+    burst costs one hand-off to the consumer, not one per token. The usage report is believed only when
+    the prompt, the answer's limit and the text received can explain it.
     """
 
-    __slots__ = ("_endpoint", "_pending", "done", "usage")
+    __slots__ = ("_endpoint", "_max_tokens", "_pending", "_prompt_chars", "_received_chars", "_reported", "done")
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, *, prompt_chars: int | None = None, max_tokens: int | None = None) -> None:
         self._endpoint = endpoint
         self._pending = b""
         self.done = False  # `data: [DONE]` seen: nothing after it counts
-        self.usage: Usage | None = None
+        self._received_chars = 0
+        # What the usage report is checked against: the prompt's length and the answer's limit, when known.
+        self._prompt_chars = prompt_chars
+        self._max_tokens = max_tokens
+        self._reported: object = None  # the last `usage` the upstream sent, unchecked
+
+    @property
+    def usage(self) -> Usage | None:
+        """The upstream's usage report, when it has sent one that the text sent and received can explain."""
+        return _plausible_usage(
+            self._reported,
+            received_chars=self._received_chars,
+            prompt_chars=self._prompt_chars,
+            max_tokens=self._max_tokens,
+        )
 
     def feed(self, block: bytes) -> str:
         """The text of every complete event in `block` (with what earlier reads left incomplete)."""
@@ -332,7 +379,9 @@ class EventStreamDecoder:
                 break
             if data:
                 self._read(orjson.loads(data), texts)
-        return texts[0] if len(texts) == 1 else "".join(texts)
+        text = texts[0] if len(texts) == 1 else "".join(texts)
+        self._received_chars += len(text)
+        return text
 
     def _read(self, chunk: dict[str, Any], texts: list[str]) -> None:
         if "error" in chunk:
@@ -344,14 +393,45 @@ class EventStreamDecoder:
                 texts.append(text)
         reported = chunk.get("usage")
         if reported:
-            self.usage = Usage(
-                prompt_tokens=int(reported.get("prompt_tokens") or 0),
-                completion_tokens=int(reported.get("completion_tokens") or 0),
-            )
+            self._reported = reported
 
 
-async def _first_text(blocks: AsyncIterator[bytes], events: EventStreamDecoder) -> str:
-    """Read up to the first text (or the end): "" when the answer is empty."""
+def _plausible_usage(
+    reported: object, *, received_chars: int, prompt_chars: int | None, max_tokens: int | None
+) -> Usage | None:
+    """The report as a Usage; None when it is absent or no honest server could have sent it."""
+    if not isinstance(reported, dict):
+        return None
+    prompt = _token_count(reported.get("prompt_tokens"))
+    completion = _token_count(reported.get("completion_tokens"))
+    if prompt is None or completion is None:
+        return None
+    if prompt_chars is not None and prompt > MAX_TOKENS_PER_CHAR * prompt_chars + PROMPT_MARGIN_TOKENS:
+        return None
+    if max_tokens is not None and completion > max_tokens + COMPLETION_MARGIN_TOKENS:
+        return None
+    streamed = completion - _reasoning_tokens(reported, completion)
+    if streamed > MAX_TOKENS_PER_CHAR * received_chars + COMPLETION_MARGIN_TOKENS:
+        return None
+    return Usage(prompt_tokens=prompt, completion_tokens=completion)
+
+
+def _token_count(value: object) -> int | None:
+    """A count as reported: a whole number from 0 to MAX_REPORTED_TOKENS (JSON's true is no number)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_REPORTED_TOKENS:
+        return value
+    return None
+
+
+def _reasoning_tokens(reported: dict[str, Any], completion: int) -> int:
+    """The completion tokens a reasoning model spent without streaming them (OpenAI's o-series reports them)."""
+    details = reported.get("completion_tokens_details")
+    count = _token_count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    return count if count is not None and count <= completion else 0
+
+
+async def _next_text(blocks: AsyncIterator[bytes], events: EventStreamDecoder) -> str:
+    """Read up to the next text (or the end): "" when there is no more."""
     async for block in blocks:
         text = events.feed(block)
         if text or events.done:

@@ -2,7 +2,8 @@
 
 Two checks: `check_base_url` when a URL is registered, and `GuardedTransport` at every connection
 (it resolves the host itself and connects to the address it checked, so DNS rebinding and redirects
-to internal addresses are refused too).
+to internal addresses are refused too). A name that does not resolve is refused in the same words as an
+internal address: two answers would tell a user which internal names exist.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*)$")
 
 FORBIDDEN_DETAIL = (
-    "The model server's address is not allowed: {host} is (or resolves to) a loopback, private, "
-    "link-local, multicast, reserved or cloud-metadata address. Ask an administrator to set "
-    "CODESMITH_ALLOW_PRIVATE_MODEL_HOSTS=true to use servers on a private network."
+    "The model server's address is not allowed: {host} is not, or does not resolve to, a public address "
+    "(loopback, private, link-local, multicast, reserved and cloud-metadata addresses are refused, and so are "
+    "names that do not resolve). Ask an administrator to set CODESMITH_ALLOW_PRIVATE_MODEL_HOSTS=true to use "
+    "servers on a private network."
 )
 
 
@@ -132,25 +134,35 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
 
 async def allowed_addresses(host: str, port: int) -> list[IPAddress]:
-    """The host's addresses when none is forbidden; ForbiddenModelHost when one is.
+    """The host's addresses when it has some and none is forbidden; ForbiddenModelHost otherwise.
 
     Every address must pass, not just one: a name that also resolves to an internal address
-    would reach it on some connections. Raises OSError (socket.gaierror) when the name does not resolve.
+    would reach it on some connections. A name that does not resolve (or not in time) gets the same
+    ForbiddenModelHost, word for word.
     """
     if is_forbidden_name(host):
-        raise ForbiddenModelHost(FORBIDDEN_DETAIL.format(host=host))
+        raise _refused(host, "a reserved name")
     literal = parse_ip_literal(host)
     if literal is not None:
         addresses: list[IPAddress] = [literal]
     else:
-        async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):  # TimeoutError is an OSError
-            resolved = await resolve_host(host, port)
+        try:
+            async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+                resolved = await resolve_host(host, port)
+        except OSError:  # socket.gaierror, and TimeoutError (an OSError too)
+            raise _refused(host, "does not resolve") from None
         addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
         if not addresses:
-            raise socket.gaierror(f"{host} has no address")
+            raise _refused(host, "has no address")
     if any(is_forbidden_address(address) for address in addresses):
-        raise ForbiddenModelHost(FORBIDDEN_DETAIL.format(host=host))
+        raise _refused(host, "an internal address")
     return addresses
+
+
+def _refused(host: str, reason: str) -> ForbiddenModelHost:
+    # The reason is for the operator's log only: the caller sees one detail whatever it was.
+    logger.info("refused a model server host", extra={"host": host, "reason": reason})
+    return ForbiddenModelHost(FORBIDDEN_DETAIL.format(host=host))
 
 
 # -- the check at registration -----------------------------------------------------------------
@@ -169,17 +181,12 @@ def parse_base_url(url: str) -> httpx.URL:
 
 
 async def check_base_url(url: str, *, allow_private: bool) -> None:
-    """Refuse a base_url whose host is, or resolves to, an internal address (422 forbidden_model_host)."""
+    """Refuse a base_url whose host is an internal address, resolves to one, or does not resolve: 422
+    forbidden_model_host, the same answer for all three."""
     parsed = parse_base_url(url)
     if allow_private:
         return
-    port = parsed.port or DEFAULT_PORTS[parsed.scheme]
-    try:
-        await allowed_addresses(parsed.host, port)
-    except OSError:
-        raise ValidationFailed(
-            f"The host of base_url ({parsed.host}) cannot be resolved.", loc=["body", "base_url"]
-        ) from None
+    await allowed_addresses(parsed.host, parsed.port or DEFAULT_PORTS[parsed.scheme])
 
 
 # -- the check at every connection -------------------------------------------------------------
@@ -206,8 +213,6 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         except ForbiddenModelHost:
             logger.warning("refused a model server address", extra={"host": url.host})
             raise
-        except OSError:
-            raise httpx.ConnectError(f"Cannot resolve {url.host}", request=request) from None
         pinned = httpx.Request(
             request.method,
             url.copy_with(host=str(addresses[0])),

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from typing import Any
 
+import httpx2 as httpx
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,7 +63,7 @@ async def apply(session: AsyncSession, settings: Settings, entries: list[dict[st
     """Upsert the listed base models (entries None: the server is down) and mark the others unreachable."""
     now = utcnow()
     known = {m.id: m for m in (await session.execute(select(Model).where(Model.source == SOURCE))).scalars()}
-    adapters = await _registered_adapter_names(session)
+    adapters = await _adapter_names_on_the_server(session, settings)
     listed: list[str] = []
     for entry in entries or []:
         name = entry.get("id")
@@ -105,9 +106,25 @@ def _context_window(entry: dict[str, Any]) -> int:
     return value if isinstance(value, int) and value > 0 else DEFAULT_CONTEXT_WINDOW
 
 
-async def _registered_adapter_names(session: AsyncSession) -> set[str]:
-    rows = await session.execute(select(Model.model).where(Model.lora_adapter.is_not(None)))
-    return set(rows.scalars())
+async def _adapter_names_on_the_server(session: AsyncSession, settings: Settings) -> set[str]:
+    """The names of the LoRA adapters registered on the configured vLLM server, which lists them beside its
+    base models. An adapter loaded on any other server hides nothing here: its name may be a system model's,
+    and one user's registration must not take that model away from everyone."""
+    server = _server_of(settings.vllm_base_url)
+    if server is None:
+        return set()
+    rows = await session.execute(select(Model.model, Model.base_url).where(Model.lora_adapter.is_not(None)))
+    # No base_url: an administrator's adapter on the configured server itself.
+    return {name for name, base_url in rows if _server_of(base_url or settings.vllm_base_url) == server}
+
+
+def _server_of(base_url: str | None) -> tuple[str, str, int | None, str] | None:
+    """A base URL as the server it names: http://VLLM:80/v1/ and http://vllm/v1 are one server."""
+    try:
+        url = httpx.URL((base_url or "").strip())
+    except httpx.InvalidURL:
+        return None
+    return (url.scheme, url.host, url.port, url.path.rstrip("/")) if url.host else None
 
 
 # -- the background task ---------------------------------------------------------------------------

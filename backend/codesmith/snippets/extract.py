@@ -2,6 +2,10 @@
 
 Follows CommonMark's fence rules (``` or ~~~, three or more, closed by a fence of the same kind at least as
 long, up to three spaces of indentation) and tolerates fences inside list items, where models put them.
+
+Answers come from models, which are untrusted: every step here is linear in the answer's length. Patterns
+are either plain string scanning or regexes in which no two quantifiers can match the same characters
+(nested or adjacent ones that can backtrack into each other took seconds on one crafted line).
 """
 
 from __future__ import annotations
@@ -12,6 +16,11 @@ from dataclasses import dataclass
 
 MAX_TITLE = 80
 MAX_LANGUAGE = 40
+# What titling reads: a title comes from the first lines, and from their starts.
+TITLE_LINES = 60
+TITLE_LINE_CHARS = 300
+# A fence's info string is a language and perhaps a file name; shlex need not read a novel.
+MAX_INFO_CHARS = 1000
 
 # Aliases seen in fence info strings -> the one name stored, filtered on and mapped to an extension.
 _ALIASES = {
@@ -229,21 +238,36 @@ class _OpenFence:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_FENCE = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _LIST_MARKER = re.compile(r"(?P<marker>[-+*]|\d{1,9}[.)])(?P<gap>[ \t]+|$)")
-_FILENAME = re.compile(r"^[\w][\w.@+-]*(?:/[\w.@+-]+)*\.[A-Za-z0-9]{1,10}$")
+_FILENAME_PART = re.compile(r"[\w.@+-]+")
+_FILE_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
 _TITLE_KEYS = {"title", "filename", "file", "name", "path"}
 
 
 def extract_snippets(markdown: str) -> list[ExtractedSnippet]:
     """One snippet per fenced code block with code in it, in order; an unclosed last fence still counts."""
-    blocks = _fenced_blocks(markdown)
+    return _snippets(markdown, titled=True)
+
+
+def extract_untitled_snippets(markdown: str) -> list[ExtractedSnippet]:
+    """The same snippets numbered by language ("C snippet 1"): the fence parser alone, for when titling
+    ran out of time."""
+    return _snippets(markdown, titled=False)
+
+
+def _snippets(markdown: str, *, titled: bool) -> list[ExtractedSnippet]:
     snippets: list[ExtractedSnippet] = []
-    for info, code in blocks:
+    for info, code in _fenced_blocks(markdown):
         if not code.strip():
             continue  # an empty block is no code to keep or download
         language, filename = parse_info_string(info)
-        title = _truncate(filename) if filename else _title_from_code(code, language, len(snippets) + 1)
+        number = len(snippets) + 1
+        if not titled:
+            title = _numbered_title(language, number)
+        elif filename:
+            title = _truncate(filename)
+        else:
+            title = _title_from_code(code, language, number)
         snippets.append(ExtractedSnippet(language=language, code=code, title=title))
     return snippets
 
@@ -286,13 +310,16 @@ def _scan_outside(line: str, list_indent: int) -> tuple[_OpenFence | None, int]:
 
 
 def _opening(text: str, indent: int, container: int) -> _OpenFence | None:
-    match = _FENCE.match(text)
-    if not match:
+    char = text[:1]
+    if char not in ("`", "~"):
         return None
-    fence, info = match.group("fence"), match.group("info").strip()
-    if fence[0] == "`" and "`" in info:
+    length = len(text) - len(text.lstrip(char))
+    if length < 3:
+        return None
+    info = text[length:].strip()
+    if char == "`" and "`" in info:
         return None  # ```code``` on one line is inline code, not a fence
-    return _OpenFence(fence[0], len(fence), indent, container + 3, info, [])
+    return _OpenFence(char, length, indent, container + 3, info, [])
 
 
 def _closes(line: str, fence: _OpenFence) -> bool:
@@ -345,7 +372,7 @@ def normalize_language(tag: str | None) -> str | None:
 
 def parse_info_string(info: str) -> tuple[str | None, str | None]:
     """The language and the file name a fence's info string gives (```python title="app.py" {1,3})."""
-    tokens = _info_tokens(info)
+    tokens = _info_tokens(info[:MAX_INFO_CHARS])
     language: str | None = None
     filename: str | None = None
     for position, token in enumerate(tokens):
@@ -354,7 +381,7 @@ def parse_info_string(info: str) -> tuple[str | None, str | None]:
             filename = filename or value.strip("\"'") or None
         elif position == 0 and not sep:
             language, filename = _first_token(token, filename)
-        elif not sep and _FILENAME.match(token):
+        elif not sep and is_filename(token):
             filename = filename or token  # ```python app.py
     if language is None and filename:
         language = _language_of_file(filename)
@@ -373,11 +400,23 @@ def _info_tokens(info: str) -> list[str]:
 
 def _first_token(token: str, filename: str | None) -> tuple[str | None, str | None]:
     tag, colon, path = token.partition(":")  # ```python:app.py
-    if colon and path and _FILENAME.match(path):
+    if colon and path and is_filename(path):
         return normalize_language(tag), filename or path
-    if _FILENAME.match(token) and _language_of_file(token):
+    if is_filename(token) and _language_of_file(token):
         return _language_of_file(token), filename or token  # ```app.py
     return normalize_language(token), filename
+
+
+def is_filename(text: str) -> bool:
+    """`src/app.py`: word characters and .@+- in /-separated parts, the first starting with a word character,
+    and an extension of 1 to 10 ASCII letters or digits."""
+    stem, dot, extension = text.rpartition(".")
+    if not dot or not stem or not _FILE_EXTENSION.fullmatch(extension):
+        return False
+    first = stem[0]
+    if not (first.isalnum() or first == "_"):  # \w: what str.isalnum() says, and the underscore
+        return False
+    return all(_FILENAME_PART.fullmatch(part) for part in stem.split("/"))
 
 
 def _language_of_file(filename: str) -> str | None:
@@ -394,10 +433,11 @@ _COMMENT_PREFIXES = ("#", "//", "--", "/*", "*", "<!--", ";", "%", "rem ", "REM 
 _BLOCK_COMMENTS = {"/*": "*/", "<!--": "-->", '"""': '"""', "'''": "'''"}
 _BOILERPLATE = re.compile(
     r"^(?:import\b|from\s+\S+\s+import\b|package\b|using\b|use\s|require\b|include\b|extern\s+crate\b"
-    r"|@|#!|\"use strict\"|'use strict'|<\?php|<\?xml|<!doctype|library\b|namespace\s+\S+;"
-    r"|(?:const|let|var)\s+\S+\s*=\s*require\()",
+    r"|@|#!|\"use strict\"|'use strict'|<\?php|<\?xml|<!doctype|library\b|namespace\s+[^\s;]+;"
+    r"|(?:const|let|var)\s+[^\s=]+\s*=\s*require\()",
     re.IGNORECASE,
 )
+# Every quantifier below is followed by a literal or a class it cannot match, so none backtracks into another.
 _MODIFIERS = (
     r"(?:(?:export|default|public|private|protected|internal|static|final|abstract|async|pub(?:\([^)]*\))?"
     r"|extern|inline|virtual|override|open|data|sealed|unsafe|const|partial|suspend)\s+)*"
@@ -405,20 +445,25 @@ _MODIFIERS = (
 _DEFINITION = re.compile(
     r"^" + _MODIFIERS + r"(?:def|class|function\*?|func|fn|fun|interface|struct|enum|trait|impl|object"
     r"|record|type|protocol|extension|proc|sub|defn|defmodule|module|macro_rules!)\s+[\w$<(]"
-    r"|^" + _MODIFIERS + r"(?:const|let|var)\s+[\w$]+\s*(?::[^=]+)?=\s*(?:async\s*)?"
+    r"|^" + _MODIFIERS + r"(?:const|let|var)\s+[\w$]+\s*(?::[^=]+)?=\s*(?:async\b\s*)?"
     r"(?:function\b|\([^)]*\)\s*(?::[^=]+)?=>|[\w$]+\s*=>)"
     r"|^create\s+(?:or\s+replace\s+)?(?:table|view|function|procedure|index|trigger|type)\b",
     re.IGNORECASE,
 )
-# `int main(void) {`: return type, name, parameters; only asked of the C family, where SQL cannot be.
-_C_SIGNATURE = re.compile(r"^(?:[\w:<>,*&\[\]]+\s+)+\**[\w:~]+\s*\([^;]*\)?\s*(?:const\s*)?\{?\s*$")
+# `int main(void) {`, read by is_c_signature: return type, name, parameters. Only asked of the C family,
+# where SQL cannot be.
+_C_TYPE_WORD = re.compile(r"[\w:<>,*&\[\]]+")
+_C_NAME = re.compile(r"[\w:~]+")
 _C_FAMILY = {"c", "cpp", "csharp", "java", "objectivec", "dart", "kotlin", "scala", "groovy"}
 _NOT_DEFINITIONS = re.compile(r"^(?:return|if|else|for|while|switch|catch|new|throw|await|echo|print)\b")
-_FILE_COMMENT = re.compile(r"^(?:#|//|--|;|/\*|<!--)\s*(?:file(?:name)?\s*:\s*)?(?P<name>[\w./@+-]+)\s*(?:\*/|-->)?$")
+_COMMENT_MARKERS = ("<!--", "/*", "//", "--", "#", ";")
+_COMMENT_CLOSERS = ("*/", "-->")
+_FILE_LABELS = ("file", "filename")
 
 
 def _title_from_code(code: str, language: str | None, number: int) -> str:
-    lines = [line.strip() for line in code.split("\n")[:60]]
+    # Bounded before any pattern sees it: a title needs the first lines, and the start of each.
+    lines = [line.strip()[:TITLE_LINE_CHARS] for line in code.split("\n", TITLE_LINES)[:TITLE_LINES]]
     named = _file_named_in_first_comment(lines)
     if named:
         return _truncate(named)
@@ -428,15 +473,30 @@ def _title_from_code(code: str, language: str | None, number: int) -> str:
         return _truncate(_shorten_signature(definition))
     if meaningful:
         return _truncate(meaningful[0].rstrip("{:;").rstrip())
+    return _numbered_title(language, number)
+
+
+def _numbered_title(language: str | None, number: int) -> str:
     return f"{display_name(language)} snippet {number}"
 
 
 def _file_named_in_first_comment(lines: list[str]) -> str | None:
     first = next((line for line in lines if line), "")
-    match = _FILE_COMMENT.match(first)
-    if match and _FILENAME.match(match.group("name")):
-        return match.group("name")
-    return None
+    return file_named_in_comment(first)
+
+
+def file_named_in_comment(line: str) -> str | None:
+    """`// server.js`, `# file: app.py`, `<!-- index.html -->`: the file a one-line comment names, if any."""
+    marker = next((mark for mark in _COMMENT_MARKERS if line.startswith(mark)), None)
+    if marker is None:
+        return None
+    body = line[len(marker) :]
+    closer = next((mark for mark in _COMMENT_CLOSERS if body.endswith(mark)), "")
+    body = body[: len(body) - len(closer)].strip()
+    label, colon, rest = body.partition(":")
+    if colon and label.rstrip() in _FILE_LABELS:
+        body = rest.strip()
+    return body if is_filename(body) else None
 
 
 def _meaningful_lines(lines: list[str], language: str | None) -> list[str]:
@@ -468,8 +528,21 @@ def _meaningful_lines(lines: list[str], language: str | None) -> list[str]:
 def _is_definition(line: str, language: str | None) -> bool:
     if _NOT_DEFINITIONS.match(line):
         return False
-    c_like = language in _C_FAMILY and _C_SIGNATURE.match(line)
-    return bool(_DEFINITION.match(line) or c_like)
+    return bool(_DEFINITION.match(line)) or (language in _C_FAMILY and is_c_signature(line))
+
+
+def is_c_signature(line: str) -> bool:
+    """`static std::vector<int> *Foo::bar(int x) const {`: type words, a name, then `(` and no `;` after it
+    (a declaration or a call ends in one)."""
+    paren = line.find("(")
+    if paren <= 0 or ";" in line[paren:] or line[0].isspace():
+        return False
+    *types, name = line[:paren].split()  # the head, up to the parameters; it holds no `(`
+    return (
+        bool(types)
+        and all(_C_TYPE_WORD.fullmatch(word) for word in types)
+        and bool(_C_NAME.fullmatch(name.lstrip("*")))
+    )
 
 
 def _shorten_signature(line: str) -> str:

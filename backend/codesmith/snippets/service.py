@@ -6,6 +6,8 @@ ILIKE, which the same migration backs with pg_trgm indexes.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -20,7 +22,13 @@ from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
 from codesmith.errors import NotFound
 from codesmith.pagination import Page, page_of, paginate
-from codesmith.snippets.extract import extension_for, extract_snippets, normalize_language
+from codesmith.snippets.extract import (
+    ExtractedSnippet,
+    extension_for,
+    extract_snippets,
+    extract_untitled_snippets,
+    normalize_language,
+)
 from codesmith.snippets.schemas import SnippetPublic
 from codesmith.snippets.tables import Snippet
 from codesmith.users.tables import User
@@ -30,6 +38,10 @@ PREVIEW_CHARS = 500
 MAX_SEARCH_TERMS = 8
 MAX_TERM_CHARS = 100
 TRIGRAM = 3  # FTS5's trigram tokenizer cannot match anything shorter
+# Seconds an answer's snippets may take to extract and title (milliseconds, normally) before plain titles do.
+EXTRACT_BUDGET_SECONDS = 2.0
+
+logger = logging.getLogger("codesmith.snippets")
 
 # The FTS5 virtual table of migration 0004 (not ORM metadata: Alembic must not manage it).
 snippet_search = table("snippet_search", column("snippet_id"), column("conversation_id"), column("user_id"))
@@ -38,11 +50,15 @@ snippet_search = table("snippet_search", column("snippet_id"), column("conversat
 # Storing ------------------------------------------------------------------------------------------------
 
 
-async def store_snippets(session: AsyncSession, message: Message) -> list[Snippet]:
-    """Replace the message's snippets with one per fenced block of its content; fill the conversation's
-    preview once (a conditional UPDATE: the conversation need not be loaded)."""
+async def store_snippets(
+    session: AsyncSession, message: Message, extracted: list[ExtractedSnippet] | None = None
+) -> list[Snippet]:
+    """Replace the message's snippets with one per fenced block of its content (`extracted` when the caller
+    parsed it already: before opening a write transaction); fill the conversation's preview once (a
+    conditional UPDATE: the conversation need not be loaded)."""
+    if extracted is None:
+        extracted = await extract_off_the_loop(message.content)
     await session.execute(delete(Snippet).where(Snippet.message_id == message.id))
-    extracted = extract_snippets(message.content)
     stamp = message.completed_at or utcnow()
     snippets = [
         Snippet(
@@ -68,6 +84,18 @@ async def store_snippets(session: AsyncSession, message: Message) -> list[Snippe
             .execution_options(synchronize_session=False)
         )
     return snippets
+
+
+async def extract_off_the_loop(content: str) -> list[ExtractedSnippet]:
+    """The answer's snippets, parsed in a worker thread: a model's answer is untrusted input, and the event
+    loop serves every other stream meanwhile. Past the budget, the fence parser alone numbers them."""
+    try:
+        async with asyncio.timeout(EXTRACT_BUDGET_SECONDS):
+            return await asyncio.to_thread(extract_snippets, content)
+    except TimeoutError:
+        # The thread cannot be stopped; it finishes in the background and its result is dropped.
+        logger.warning("snippet titles ran out of time; numbered titles used", extra={"chars": len(content)})
+        return await asyncio.to_thread(extract_untitled_snippets, content)
 
 
 def preview_of(code: str) -> str:
