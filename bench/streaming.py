@@ -85,6 +85,8 @@ def codesmith_env(workdir: Path, upstream_root: str, extra: dict[str, str] | Non
             "CODESMITH_RATE_LIMIT_REQUESTS_PER_MINUTE": "0",
             "CODESMITH_RATE_LIMIT_TOKENS_PER_DAY": "0",
             "CODESMITH_ACCESS_TOKEN_MINUTES": "600",
+            "CODESMITH_REGISTRATIONS_PER_HOUR": "0",  # the bench registers its users from one address
+            "CODESMITH_MAX_STREAMS_PER_USER": "1000",  # up to 200 streams over a few users
         }
     )
 

@@ -159,6 +159,13 @@ _STATUS_CODES = {
 }
 
 
+# The OpenAPI description of an error answer: RFC 9457 problem details (see the Problem schema).
+PROBLEM_RESPONSE: dict[str, Any] = {
+    "description": "An error, as RFC 9457 problem details.",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
 def problem_response(problem: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(problem, status_code=problem["status"], headers=headers, media_type=PROBLEM_JSON)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,17 +17,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from codesmith import openapi
+from codesmith.auth.last_used import LastUsedRecorder
 from codesmith.auth.router import router as auth_router
 from codesmith.config import Settings, get_settings
+from codesmith.console import mount_console
 from codesmith.conversations import generation
 from codesmith.conversations.manager import GenerationManager
 from codesmith.conversations.router import router as conversations_router
 from codesmith.db import make_engine, make_sessionmaker
-from codesmith.errors import http_error_handler, install_error_handlers
+from codesmith.errors import PROBLEM_RESPONSE, NotAuthenticated, http_error_handler, install_error_handlers
 from codesmith.llm.client import ChatClient
 from codesmith.llm.ssrf import guarded_transport_factory
 from codesmith.logs import configure_logging
-from codesmith.middleware import RequestContextMiddleware
+from codesmith.middleware import RequestBodyGuard, RequestContextMiddleware, SecurityHeaders
 from codesmith.models import discovery
 from codesmith.models import service as models_service
 from codesmith.models.router import router as models_router
@@ -80,11 +84,29 @@ def _service_router() -> APIRouter:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    @service.get("/metrics", response_class=Response)
-    async def metrics() -> Response:
+    @service.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}},
+            401: PROBLEM_RESPONSE,
+        },
+    )
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format; asks for `Authorization: Bearer <CODESMITH_METRICS_TOKEN>` when that is set."""
+        _check_metrics_token(request)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return service
+
+
+def _check_metrics_token(request: Request) -> None:
+    expected: str | None = request.app.state.settings.metrics_token
+    if not expected:
+        return
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        raise NotAuthenticated("The metrics need 'Authorization: Bearer <CODESMITH_METRICS_TOKEN>'.")
 
 
 def _mount_spa(app: FastAPI, spa_dir: Path) -> None:
@@ -142,12 +164,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await generation.recover_interrupted(app.state.sessionmaker)
         app.state.generations = GenerationManager(app.state.sessionmaker, app.state.llm, settings)
         vllm_discovery = discovery.start(app.state.sessionmaker, app.state.llm, settings)
+        app.state.last_used = LastUsedRecorder(app.state.sessionmaker)
+        app.state.last_used.start()
         try:
             yield
         finally:
             await app.state.generations.shutdown()
             await discovery.stop(vllm_discovery)
             await app.state.llm.aclose()
+            await app.state.last_used.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -157,13 +182,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Authorize with your email and password, or a personal API token.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served from the app's own files: see console.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.limiter = Limiter(make_storage(settings.redis_url))
     app.state.usage_limiter = UsageLimiter(app.state.limiter)
     install_error_handlers(app)
+    # Innermost first: the body guard's refusals get CORS headers, security headers and a request id too.
+    app.add_middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -172,7 +200,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
             expose_headers=["Retry-After", "X-Request-ID"],
         )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContextMiddleware)
+    mount_console(app)
+    openapi.install(app, API_PREFIX)
     app.include_router(_service_router())
     app.include_router(_api_router())
     _mount_spa(app, settings.spa_dir)

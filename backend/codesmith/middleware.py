@@ -1,12 +1,17 @@
-"""A pure ASGI middleware (no per-chunk overhead on streams): request id and HTTP metrics."""
+"""Pure ASGI middlewares (no per-chunk overhead on streams): request id and HTTP metrics, request body
+limits and checks, and security headers."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from codesmith.errors import PROBLEM_JSON, RequestTooLarge, ValidationFailed
 from codesmith.logs import request_id_var
 from codesmith.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -46,3 +51,182 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+# -- request bodies: size first, then text that every database can store ---------------------------------
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_JSON_TYPES = (b"application/json",)
+
+
+class RequestBodyGuard:
+    """Refuses a body over `max_bytes` with 413 before anything parses it (Content-Length or counted as it
+    arrives, chunked bodies too), and JSON or form text that is not storable: lone surrogates (which no
+    UTF-8 encoder takes) and NUL characters (which PostgreSQL's text refuses) answer 422 for every route.
+
+    `limits` names the routes that take more (path prefix -> bytes). The body is read here (it is at most
+    the limit) and handed on to the app as it came.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, limits: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.limits = limits or {}
+
+    def _limit(self, path: str) -> int:
+        return next((size for prefix, size in self.limits.items() if path.startswith(prefix)), self.max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["path"])
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _problem(send, RequestTooLarge(_too_large(limit)).problem())
+            return
+        body, more = await _read_body(receive, limit)
+        if body is None:
+            await _problem(send, RequestTooLarge(_too_large(limit)).problem())
+            return
+        refusal = _unstorable_text(body, headers.get(b"content-type", b""))
+        if refusal is not None:
+            await _problem(send, refusal.problem())
+            return
+        await self.app(scope, _replay(body, more, receive), send)
+
+
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than this server accepts ({limit} bytes)."
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, bool]:
+    """The whole body (None past `limit`), and whether the client has more to say (a disconnect)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts), True  # disconnected: the app sees that on its next receive
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, False
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts), False
+
+
+def _replay(body: bytes, disconnected: bool, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if disconnected:
+            return {"type": "http.disconnect"}
+        return await receive()
+
+    return replay
+
+
+def _unstorable_text(body: bytes, content_type: bytes) -> ValidationFailed | None:
+    if not body:
+        return None
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    if kind == b"application/x-www-form-urlencoded":
+        if b"%00" in body.lower():
+            return ValidationFailed("Text may not contain NUL characters.", loc=["body"])
+        return None
+    if not (kind in _JSON_TYPES or kind.endswith(b"+json")):
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _invalid_unicode(body)
+    where = _nul_in(document, ["body"])
+    if where is not None:
+        return ValidationFailed("Text may not contain NUL characters.", loc=where)
+    return None
+
+
+def _invalid_unicode(body: bytes) -> ValidationFailed | None:
+    """Python's json takes what orjson refused when the only fault is a lone surrogate; anything else is
+    left to the app's own parser and its json_invalid error."""
+    try:
+        json.loads(body)
+    except ValueError:
+        return None
+    return ValidationFailed(
+        "Text must be valid Unicode: the request has a lone surrogate (an unpaired \\ud800-\\udfff escape).",
+        loc=["body"],
+    )
+
+
+def _nul_in(value: Any, loc: list[str | int]) -> list[str | int] | None:
+    if isinstance(value, str):
+        return loc if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_in(key, loc) or _nul_in(item, [*loc, key])
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_in(item, [*loc, index])
+            if found is not None:
+                return found
+    return None
+
+
+async def _problem(send: Send, problem: dict[str, Any]) -> None:
+    body = orjson.dumps(problem)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": problem["status"],
+            "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# -- security headers ---------------------------------------------------------------------------------------
+# The SPA and the API console: scripts only from this origin, never inline, and never framed.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+# Everything else is data: it loads nothing and renders nothing.
+DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
+_COMMON_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """nosniff, no referrer and no framing on every response; a strict Content-Security-Policy on pages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                csp = PAGE_CSP if content_type.startswith(b"text/html") else DATA_CSP
+                headers.extend([*_COMMON_HEADERS, (b"content-security-policy", csp.encode())])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -56,30 +56,32 @@ async def tokens_counted_today(app: FastAPI, user_id: str) -> int:
 
 class TestConcurrentFirstRequests:
     async def test_mixed_jwt_and_api_token_first_requests_never_lock_the_database(
-        self, client: httpx.AsyncClient, register_user: RegisterUser, fake_model: str
+        self, live_server: LiveServer, register_user: RegisterUser, fake_model: str
     ) -> None:
-        users = [await register_user(f"fresh{i}@example.com") for i in range(3)]
-        token_headers = []
-        for handle in users:
-            made = await client.post("/users/me/api-tokens", json={"name": "script"}, headers=handle.headers)
-            token_headers.append({"Authorization": f"Bearer {made.json()['token']}"})
+        async with live_server.client() as http:
+            users = [await register_user(f"fresh{i}@example.com") for i in range(3)]
+            token_headers = []
+            for handle in users:
+                made = await http.post("/users/me/api-tokens", json={"name": "script"}, headers=handle.headers)
+                token_headers.append({"Authorization": f"Bearer {made.json()['token']}"})
 
-        async def timed(call: Any) -> tuple[int, float]:
-            started = time.perf_counter()
-            response = await call
-            return response.status_code, time.perf_counter() - started
+            async def timed(call: Any) -> tuple[int, float]:
+                started = time.perf_counter()
+                response = await call
+                return response.status_code, time.perf_counter() - started
 
-        calls = []
-        for handle, token in zip(users, token_headers, strict=True):
-            for _ in range(2):
-                calls.append(timed(create(client, handle.headers)))
-                calls.append(timed(create(client, token)))
-        # Another user's write meanwhile: a registration must not wait on anyone's lock either.
-        calls.append(timed(client.post("/auth/register", json={"email": "late@example.com", "password": "x9!kQ#2vLp"})))
-        results = await asyncio.gather(*calls)
+            calls = []
+            for handle, token in zip(users, token_headers, strict=True):
+                for _ in range(3):  # each user's first requests of the day, through both kinds of credential
+                    calls.append(timed(create(http, token)))
+                    calls.append(timed(create(http, handle.headers)))
+            # Another user's write meanwhile: a registration must not wait on anyone's lock either.
+            late = {"email": "late@example.com", "password": "x9!kQ#2vLp-late"}
+            calls.append(timed(http.post("/auth/register", json=late)))
+            results = await asyncio.gather(*calls)
         statuses = [status for status, _ in results]
         assert all(status < 500 for status in statuses), statuses
-        assert statuses.count(201) == len(statuses)
+        assert statuses.count(201) == len(statuses), statuses
         slowest = max(seconds for _, seconds in results)
         assert slowest < 10, f"a request waited {slowest:.1f} s (SQLite's lock wait is 30 s)"
 
@@ -200,21 +202,23 @@ class TestStreamsPerUser:
         fake_upstream.behaviour.reply = f"```python\n{big}\n```\n"
         fake_upstream.behaviour.repeat_reply = 12
         fake_upstream.behaviour.token_delay = 0.05
-        async with live_server.client() as http:
-            async with http.stream(
+        async with (
+            live_server.client() as http,
+            http.stream(
                 "POST", "/conversations", json={"prompt": PROMPT, "stream": True}, headers=user.headers
-            ) as reader:
-                reader_events = events_of(reader)
-                start = await next_event(reader_events)
-                path = f"/conversations/{start.data['conversation_id']}/messages/{start.data['message_id']}/stream"
-                stalled = await _never_reading(live_server.url, f"/api/v1{path}", user.token)
-                try:
-                    events = [event async for event in reader_events if event.event != "comment"]
-                    assert events[-1].event == "done"
-                    assert text_of(events) == fake_upstream.behaviour.reply * 12
-                    received = await asyncio.wait_for(_drain(stalled), timeout=10)
-                finally:
-                    stalled[1].close()
+            ) as reader,
+        ):
+            reader_events = events_of(reader)
+            start = await next_event(reader_events)
+            path = f"/conversations/{start.data['conversation_id']}/messages/{start.data['message_id']}/stream"
+            stalled = await _never_reading(live_server.url, f"/api/v1{path}", user.token)
+            try:
+                events = [event async for event in reader_events if event.event != "comment"]
+                assert events[-1].event == "done"
+                assert text_of(events) == fake_upstream.behaviour.reply * 12
+                received = await asyncio.wait_for(_drain(stalled), timeout=10)
+            finally:
+                stalled[1].close()
         assert received < 12 * len(big), "the stalled reader should have been cut off"
         assert live_server.app.state.generations.streams.open_count(user.id) == 0
 
@@ -239,29 +243,26 @@ async def _drain(stream: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> i
 
 class TestMetricLabels:
     async def test_user_model_names_never_become_metric_labels(
-        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, fake_upstream: FakeUpstream
+        self, client: httpx.AsyncClient, user: UserHandle, fake_upstream: FakeUpstream
     ) -> None:
+        chosen = "attacker-chosen-name-1234"
+        fake_upstream.behaviour.models.append(chosen)
         made = await client.post(
             "/models",
-            json={
-                "name": "mine",
-                "provider": "openai_compatible",
-                "model": "fake-coder",
-                "base_url": fake_upstream.base_url,
-            },
+            json={"name": chosen, "provider": "openai_compatible", "model": chosen, "base_url": fake_upstream.base_url},
             headers=user.headers,
         )
         assert made.status_code == 201, made.text
-        fake_upstream.behaviour.models.append("attacker-chosen-name-1234")
         response = await create(client, user.headers, model_id=made.json()["id"])
-        assert response.status_code == 201
+        assert response.json()["messages"][1]["status"] == "complete"
         text = (await client.get("http://test/metrics")).text
-        assert "fake-coder" not in text
-        assert 'model="user-model"' in text
+        assert chosen not in text
+        assert 'model="user-model",provider="openai_compatible"' in text
         labels = {
-            sample.labels.get("model")
+            value
             for metric in REGISTRY.collect()
             if metric.name.startswith("codesmith_")
             for sample in metric.samples
+            for value in sample.labels.values()
         }
-        assert "attacker-chosen-name-1234" not in labels
+        assert chosen not in labels

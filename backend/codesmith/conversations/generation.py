@@ -61,7 +61,7 @@ from codesmith.metrics import (
 from codesmith.models import service as models
 from codesmith.models.service import ResolvedModel
 from codesmith.security import Keyring
-from codesmith.snippets.service import snippets_of_messages, store_snippets
+from codesmith.snippets.service import extract_off_the_loop, snippets_of_messages, store_snippets
 from codesmith.snippets.tables import Snippet
 from codesmith.usage.limits import Reservation, UsageLimiter
 from codesmith.users.tables import User
@@ -679,6 +679,8 @@ async def _store_final(
     outcome: Outcome,
     values: dict[str, Any],
 ) -> bytes:
+    # Parsed before the write: SQLite's one write lock is never held while an answer is parsed.
+    extracted = await extract_off_the_loop(values["content"]) if outcome.status == "complete" else []
     async with sessionmaker() as session:
         message = await finish_if_active(session, job.message_id, **values)
         if message is None:  # cancelled by another process meanwhile (its state stands), or deleted
@@ -687,7 +689,7 @@ async def _store_final(
             if message is None:
                 return sse.error("not_found", "The conversation was deleted.", job.message_id, generation.length)
             return await _final_event(session, message, generation.length)
-        snippets = await store_snippets(session, message) if outcome.status == "complete" else []
+        snippets = await store_snippets(session, message, extracted) if outcome.status == "complete" else []
         await session.commit()
         if message.status in ("failed", "rejected") and message.error_code:
             return sse.error(message.error_code, message.error_detail or "", message.id, generation.length)

@@ -59,8 +59,8 @@ class UsageReport(BaseModel):
 
 
 class LimitsUpdate(BaseModel):
-    requests_per_minute: int | None = Field(default=None, ge=0, description="null: the server default")
-    tokens_per_day: int | None = Field(default=None, ge=0, description="null: the server default")
+    requests_per_minute: int | None = Field(default=None, ge=0, le=1_000_000, description="null: the server default")
+    tokens_per_day: int | None = Field(default=None, ge=0, le=10**12, description="null: the server default")
 
 
 class UserLimitsPublic(BaseModel):

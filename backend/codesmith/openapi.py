@@ -1,0 +1,115 @@
+"""The OpenAPI schema says what every operation answers: its errors as problem+json (the Problem schema),
+not FastAPI's default 422 body, so clients and schema-based testers can rely on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+from codesmith.errors import PROBLEM_JSON
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `code` is the stable machine-readable error code.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "Validation errors: where (`loc`) and what (`msg`).",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "msg": {"type": "string"},
+                },
+            },
+        },
+        "request_id": {"type": "string", "description": "With internal errors: quote it when reporting."},
+    },
+}
+
+_TITLES = {
+    400: "Bad request: a body that cannot be parsed, or a model that needs a key the user lacks.",
+    401: "Not signed in, or the token is invalid, expired or revoked.",
+    403: "Not allowed (administrators only).",
+    404: "Not found (also another user's resource).",
+    409: "Conflict: the email is taken, or a generation already runs in this conversation.",
+    413: "The request body is larger than the server accepts (`request_too_large`).",
+    422: "Validation failed; `errors` says where.",
+    429: "Too many requests, streams or tokens: see `Retry-After`.",
+    500: "Internal error; carries a `request_id`.",
+    502: "The model provider failed or rejected the key.",
+    503: "The model is unavailable.",
+    504: "The model provider timed out.",
+}
+_UPSTREAM = {400, 409, 429, 502, 503, 504}
+# Answers that only some operations give, by (method, path suffix after /api/v1).
+_EXTRA: dict[tuple[str, str], set[int]] = {
+    ("POST", "/auth/register"): {409, 429},
+    ("POST", "/auth/token"): {401, 429},
+    ("POST", "/users/me/password"): {429},
+    ("POST", "/conversations"): _UPSTREAM | {404},  # an unknown model_id
+    ("POST", "/conversations/{conversation_id}/messages"): _UPSTREAM,
+    ("POST", "/conversations/{conversation_id}/messages/{message_id}/regenerate"): _UPSTREAM,
+    ("GET", "/conversations/{conversation_id}/messages/{message_id}/stream"): {429},
+    ("POST", "/models"): {403, 502, 503, 504},  # 403: a system model, by a user who is no administrator
+    ("PATCH", "/models/{model_id}"): {403, 502, 503, 504},
+    ("DELETE", "/models/{model_id}"): {403, 502, 503, 504},
+}
+_BODY_METHODS = {"post", "put", "patch", "delete"}
+
+
+def install(app: FastAPI, api_prefix: str) -> None:
+    """Make app.openapi() document every operation's errors (built once, like FastAPI's own)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(build(), api_prefix)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_errors(schema: dict[str, Any], api_prefix: str) -> dict[str, Any]:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = _error_codes(method, path, operation, api_prefix)
+            _set_error_responses(operation, codes)
+    return schema
+
+
+def _error_codes(method: str, path: str, operation: dict[str, Any], api_prefix: str) -> set[int]:
+    rules: list[tuple[Callable[[], bool], set[int]]] = [
+        (lambda: True, {500}),
+        (lambda: bool(operation.get("parameters")) or "requestBody" in operation, {422}),
+        (lambda: method in _BODY_METHODS, {400, 413, 422}),
+        (lambda: bool(operation.get("security")), {401}),
+        (lambda: "{" in path, {404}),
+        (lambda: path.startswith(f"{api_prefix}/admin"), {403}),
+    ]
+    codes = set().union(*(found for applies, found in rules if applies()))
+    return codes | _EXTRA.get((method.upper(), path.removeprefix(api_prefix)), set())
+
+
+def _set_error_responses(operation: dict[str, Any], codes: set[int]) -> None:
+    responses = operation.setdefault("responses", {})
+    for code in sorted(codes):
+        existing = responses.get(str(code), {})
+        responses[str(code)] = {
+            "description": existing.get("description") if code not in (422,) and existing else _TITLES[code],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
