@@ -86,12 +86,32 @@ class TestProblemDetails:
         assert response.headers["x-request-id"] == "abc-123"
 
 
+class TestFileModes:
+    async def test_the_sqlite_database_is_0600_in_a_0700_folder_wal_files_too(self, tmp_path: Path) -> None:
+        from sqlalchemy import text
+
+        from codesmith.db import make_engine
+
+        folder = tmp_path / "data"
+        engine = make_engine(f"sqlite+aiosqlite:///{folder / 'codesmith.db'}")
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x)"))
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+            files = sorted(path.name for path in folder.iterdir())
+            assert "codesmith.db-wal" in files, files
+            for path in folder.iterdir():
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+        await engine.dispose()
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
 class TestSecretKey:
     def test_generated_once_into_the_data_folder_with_mode_600(self, tmp_path: Path) -> None:
         settings = Settings(_env_file=None, data_dir=tmp_path / "data", secret_key=None)  # type: ignore[call-arg]
         first = settings.resolved_secret_key()
         path = tmp_path / "data" / "secret_key"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
         assert len(first) >= 32
         assert settings.resolved_secret_key() == first
 
