@@ -14,10 +14,12 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from codesmith.config import Settings
 from codesmith.main import create_app
 from codesmith.migrations import upgrade
+from codesmith.users.tables import User
 from tests.fakes.upstream import FakeUpstream, running
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789abcdef"
@@ -140,8 +142,14 @@ def register_user(client: httpx.AsyncClient) -> RegisterUser:
 
 
 @pytest.fixture
-async def user(register_user: RegisterUser) -> UserHandle:
-    return await register_user("alice@example.com")
+async def user(register_user: RegisterUser, app: FastAPI) -> UserHandle:
+    handle = await register_user("alice@example.com")
+    # The first account of a fresh instance is its administrator: alice stays a plain user, as tests expect
+    # (tests that need an administrator promote one).
+    async with app.state.sessionmaker() as session:
+        await session.execute(update(User).where(User.id == handle.id).values(is_admin=False))
+        await session.commit()
+    return handle
 
 
 @pytest.fixture

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = []
     access_token_minutes: int = Field(default=60, ge=1)
+    # Lifetime of a refresh token (the sign-in cookie); each refresh starts it again.
+    refresh_token_days: int = Field(default=30, ge=1, le=3650)
     max_prompt_chars: int = Field(default=8000, ge=1)
 
     rate_limit_requests_per_minute: int = Field(default=20, ge=0)
@@ -125,7 +127,7 @@ def _is_weak(secret: str) -> bool:
 def _load_or_create_secret(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     # O_EXCL: two workers starting together must not overwrite each other's secret.
     try:

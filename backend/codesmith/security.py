@@ -84,6 +84,7 @@ class Keyring:
         self._jwt_key = base64.urlsafe_b64encode(_derive(secret, b"jwt")).decode()
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, b"fernet")))
         self._token_key = _derive(secret, b"api-token")
+        self._refresh_key = _derive(secret, b"refresh-token")
 
     def create_access_token(self, user_id: str, token_version: int, minutes: int) -> str:
         now = datetime.now(UTC)
@@ -123,9 +124,18 @@ class Keyring:
         # and it lets a lookup find the token by its hash.
         return hmac.new(self._token_key, token.encode(), hashlib.sha256).hexdigest()
 
+    def hash_refresh_token(self, token: str) -> str:
+        # As random as API tokens, hashed the same way under a key of its own: one kind of token is
+        # never mistaken for the other.
+        return hmac.new(self._refresh_key, token.encode(), hashlib.sha256).hexdigest()
+
 
 def new_api_token() -> str:
     return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def key_hint(api_key: str) -> str:

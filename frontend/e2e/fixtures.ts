@@ -11,7 +11,6 @@ export { expect };
 export const OPENAI_KEY = "sk-e2e-0123456789abcdefWXYZ";
 export const PASSWORD = "correct horse battery";
 const FAKE_URL = process.env.E2E_FAKE_URL ?? "";
-const TOKEN_KEY = "codesmith.token";
 
 /** The fake upstream's knobs (tests/fakes/upstream.py, `Behaviour`). */
 export interface Behaviour {
@@ -139,14 +138,16 @@ export function uniqueEmail(): string {
   return `user-${randomUUID().slice(0, 8)}@example.com`;
 }
 
-/** Every page of this browser context starts signed in as `account` (the SPA keeps its token in localStorage). */
+/**
+ * Every page of this browser context starts signed in as `account`: signing in through the context's own
+ * request client sets the HttpOnly refresh cookie in the browser, from which the SPA restores its session
+ * (it keeps the access token in memory only).
+ */
 export async function signInPage(page: Page, account: Account): Promise<void> {
-  await page.addInitScript(
-    ([key, token]) => {
-      if (!window.localStorage.getItem(key)) window.localStorage.setItem(key, token);
-    },
-    [TOKEN_KEY, account.token] as const,
-  );
+  const response = await page.context().request.post("/api/v1/auth/token", {
+    form: { username: account.email, password: account.password },
+  });
+  expect(response.status(), await response.text()).toBe(200);
 }
 
 /** An answer the fake streams: a sentence, one fenced code block, a closing sentence. */

@@ -90,17 +90,20 @@ class TestARequestWithAnApiToken:
         assert response.status_code == 200
         assert response.json() == {"writable": True}
 
-    async def test_is_visible_in_the_listing_after_a_flush(
+    async def test_is_visible_in_the_listing_at_once_and_after_the_flush(
         self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle
     ) -> None:
-        _, as_script = await new_api_token(client, user)
+        token_id, as_script = await new_api_token(client, user)
         before = datetime.now(UTC)
         assert (await client.get("/users/me", headers=as_script)).status_code == 200
-        assert await listed_last_used(client, user) is None  # noted, not yet written
+        noted = await listed_last_used(client, user)  # noted, not yet written: the listing shows it anyway
+        assert noted is not None
+        assert datetime.fromisoformat(noted) >= before - timedelta(seconds=1)
+        async with app.state.sessionmaker() as session:
+            row = (await session.execute(select(ApiToken).where(ApiToken.id == token_id))).scalar_one()
+            assert row.last_used_at is None
         await app.state.last_used.flush()
-        listed = await listed_last_used(client, user)
-        assert listed is not None
-        assert datetime.fromisoformat(listed) >= before - timedelta(seconds=1)
+        assert await listed_last_used(client, user) == noted
 
 
 class TestTheRecorder:

@@ -20,7 +20,7 @@ class TestRegister:
         body = created.json()
         assert body["email"] == "bob@example.com"
         assert body["has_openai_key"] is False and body["openai_key_hint"] is None
-        assert body["is_admin"] is False
+        assert body["is_admin"] is True, "the first account of a fresh instance administers it"
         assert body["created_at"].endswith("Z") or "+00:00" in body["created_at"]
 
         token = await client.post("/auth/token", data={"username": "BOB@example.com", "password": PASSWORD})

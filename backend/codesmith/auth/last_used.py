@@ -54,6 +54,10 @@ class LastUsedRecorder:
         if pending is None or when > pending:
             self._pending[token_id] = when
 
+    def latest(self, token_id: str) -> datetime | None:
+        """The newest use noted and not yet written (None when there is none): what a listing shows."""
+        return self._pending.get(token_id)
+
     async def flush(self) -> None:
         """Write what was noted since the last flush; kept for the next one if the write fails."""
         async with self._lock:

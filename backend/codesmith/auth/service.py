@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from codesmith.auth import refresh
 from codesmith.auth.last_used import RESOLUTION, LastUsedRecorder
 from codesmith.auth.throttle import Throttle
 from codesmith.config import Settings
@@ -49,17 +50,15 @@ async def _user_for_api_token(session: AsyncSession, keyring: Keyring, last_used
 
 async def login(
     session: AsyncSession, keyring: Keyring, settings: Settings, throttle: Throttle, email: str, password: str
-) -> TokenResponse:
-    """An access token for the right email and password; every attempt is reserved before it is checked."""
+) -> tuple[TokenResponse, str]:
+    """An access token and a new refresh token for the right email and password; every attempt is reserved
+    before it is checked."""
     account = email.strip().lower()
     await throttle.reserve_guess(account)
     user = await users.authenticate(session, account, password)
     await throttle.forgive(account)
-    minutes = settings.access_token_minutes
-    return TokenResponse(
-        access_token=keyring.create_access_token(user.id, user.token_version, minutes),
-        expires_in=minutes * 60,
-    )
+    refresh_token = await refresh.issue(session, keyring, settings, user.id)
+    return refresh.access_token_for(keyring, settings, user), refresh_token
 
 
 async def register(session: AsyncSession, keyring: Keyring, throttle: Throttle, data: UserCreate) -> User:

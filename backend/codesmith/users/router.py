@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from codesmith.auth.deps import CurrentUser
+from codesmith.auth.last_used import LastUsedDep
 from codesmith.auth.throttle import ThrottleDep
 from codesmith.db import SessionDep
-from codesmith.deps import KeyringDep
+from codesmith.deps import KeyringDep, LlmDep, SettingsDep
 from codesmith.pagination import CursorQuery, LimitQuery, Page
 from codesmith.users import service
 from codesmith.users.schemas import (
@@ -29,9 +30,16 @@ async def me(user: CurrentUser) -> UserPublic:
 
 @router.put("/openai-key", status_code=204)
 async def set_openai_key(
-    data: OpenAIKeyUpdate, user: CurrentUser, session: SessionDep, keyring: KeyringDep
+    data: OpenAIKeyUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    llm: LlmDep,
 ) -> Response:
-    await service.set_openai_key(session, user, keyring, data.api_key)
+    """Save the key after asking OpenAI (`GET /models`): a rejected key is 422, an unanswered check saves it
+    unverified (see `openai_key_verified` on the user)."""
+    await service.set_openai_key(session, user, keyring, settings, llm, data.api_key)
     return Response(status_code=204)
 
 
@@ -58,9 +66,9 @@ async def create_api_token(
 
 @router.get("/api-tokens", response_model=Page[ApiTokenPublic])
 async def list_api_tokens(
-    user: CurrentUser, session: SessionDep, limit: LimitQuery = 20, cursor: CursorQuery = None
+    user: CurrentUser, session: SessionDep, last_used: LastUsedDep, limit: LimitQuery = 20, cursor: CursorQuery = None
 ) -> Page[ApiTokenPublic]:
-    return await service.list_api_tokens(session, user, limit=limit, cursor=cursor)
+    return await service.list_api_tokens(session, user, last_used, limit=limit, cursor=cursor)
 
 
 @router.delete("/api-tokens/{token_id}", status_code=204)

@@ -35,11 +35,31 @@ class UserPublic(BaseModel):
     is_admin: bool
     has_openai_key: bool
     openai_key_hint: str | None
+    openai_key_verified: bool = Field(
+        description="Whether OpenAI accepted the stored key when it was saved (false: no key, or not checked)."
+    )
     created_at: datetime
 
 
+def _openai_key_shape(value: str) -> str:
+    # The key itself never goes into the message: it would be echoed in the error body.
+    value = value.strip()
+    if not value.startswith("sk-") or any(char.isspace() for char in value):
+        raise ValueError("An OpenAI API key starts with 'sk-' and contains no spaces.")
+    if not MIN_OPENAI_KEY <= len(value) <= MAX_OPENAI_KEY:
+        raise ValueError(f"An OpenAI API key is {MIN_OPENAI_KEY} to {MAX_OPENAI_KEY} characters long.")
+    return value
+
+
+MIN_OPENAI_KEY, MAX_OPENAI_KEY = 20, 300
+
+
 class OpenAIKeyUpdate(BaseModel):
-    api_key: str = Field(min_length=1, max_length=512)
+    api_key: Annotated[
+        str,
+        Field(min_length=1, max_length=512, description="sk-..., 20-300 characters; OpenAI is asked whether it works."),
+        AfterValidator(_openai_key_shape),
+    ]
 
 
 class PasswordChange(BaseModel):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import logging
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from codesmith.auth import refresh
+from codesmith.auth.last_used import LastUsedRecorder
 from codesmith.auth.throttle import Throttle
+from codesmith.config import Settings
 from codesmith.db import utcnow
-from codesmith.errors import EmailTaken, InvalidCredentials, NotFound, ValidationFailed
+from codesmith.errors import EmailTaken, InvalidCredentials, NotFound, UpstreamUnauthorized, ValidationFailed
+from codesmith.llm.client import ChatClient
+from codesmith.llm.types import Endpoint
 from codesmith.pagination import Page, page_of, paginate
 from codesmith.security import Keyring, hash_password_async, key_hint, new_api_token, verify_password_async
 from codesmith.users.schemas import (
@@ -23,6 +30,11 @@ from codesmith.users.schemas import (
 )
 from codesmith.users.tables import ApiToken, User
 
+logger = logging.getLogger("codesmith.users")
+
+# How long saving a key waits for OpenAI to say whether it works; past that the key is kept, unverified.
+KEY_CHECK_SECONDS = 5.0
+
 
 def to_public(user: User) -> UserPublic:
     return UserPublic(
@@ -31,6 +43,7 @@ def to_public(user: User) -> UserPublic:
         is_admin=user.is_admin,
         has_openai_key=user.openai_key_encrypted is not None,
         openai_key_hint=user.openai_key_hint,
+        openai_key_verified=user.openai_key_encrypted is not None and user.openai_key_verified_at is not None,
         created_at=user.created_at,
     )
 
@@ -43,6 +56,8 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 async def register(session: AsyncSession, keyring: Keyring, data: UserCreate, *, is_admin: bool = False) -> User:
     if await get_by_email(session, data.email) is not None:
         raise EmailTaken("An account with this email already exists.")
+    # The first account of a fresh instance administers it (checked in the transaction that inserts it).
+    is_admin = is_admin or (await session.execute(select(User.id).limit(1))).first() is None
     user = User(email=data.email, password_hash=await hash_password_async(data.password), is_admin=is_admin)
     if data.openai_api_key:
         _store_openai_key(user, keyring, data.openai_api_key)
@@ -70,17 +85,53 @@ def _store_openai_key(user: User, keyring: Keyring, api_key: str) -> None:
     api_key = api_key.strip()
     user.openai_key_encrypted = keyring.encrypt(api_key)
     user.openai_key_hint = key_hint(api_key)
+    user.openai_key_verified_at = None
 
 
-async def set_openai_key(session: AsyncSession, user: User, keyring: Keyring, api_key: str) -> None:
+async def set_openai_key(
+    session: AsyncSession, user: User, keyring: Keyring, settings: Settings, llm: ChatClient, api_key: str
+) -> None:
+    """Store the key once OpenAI has not rejected it: a refusal is 422; no answer saves it unverified."""
+    verified = await verify_openai_key(llm, settings, api_key)
     _store_openai_key(user, keyring, api_key)
+    user.openai_key_verified_at = utcnow() if verified else None
     await session.flush()
+
+
+async def verify_openai_key(llm: ChatClient, settings: Settings, api_key: str) -> bool:
+    """True when OpenAI lists its models for the key, False when it cannot tell (unreachable, slow, failing).
+
+    Raises ValidationFailed when OpenAI rejects the key (401/403).
+    """
+    endpoint = Endpoint(base_url=settings.openai_base_url, model="", api_key=api_key)
+    try:
+        async with asyncio.timeout(KEY_CHECK_SECONDS):
+            await llm.list_models(endpoint)
+    except UpstreamUnauthorized:
+        raise ValidationFailed("OpenAI rejected this key.", loc=["body", "api_key"]) from None
+    except Exception as exc:  # unreachable, a timeout, a server error: saved, unverified
+        logger.info("OpenAI key saved unverified", extra={"error": type(exc).__name__})
+        return False
+    return True
 
 
 async def remove_openai_key(session: AsyncSession, user: User) -> None:
     user.openai_key_encrypted = None
     user.openai_key_hint = None
+    user.openai_key_verified_at = None
     await session.flush()
+
+
+async def remember_model(session: AsyncSession, user: User, model_id: str) -> None:
+    """Note the model of the user's latest generation (a one-row UPDATE in the request's transaction)."""
+    if user.last_model_id != model_id:
+        await session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(last_model_id=model_id)
+            .execution_options(synchronize_session=False)
+        )
+        user.last_model_id = model_id
 
 
 def openai_key(user: User, keyring: Keyring) -> str | None:
@@ -96,6 +147,7 @@ async def change_password(session: AsyncSession, user: User, throttle: Throttle,
     await throttle.forgive(user.email)
     user.password_hash = await hash_password_async(new)
     user.token_version += 1
+    await refresh.revoke_all(session, user.id)
     await session.flush()
 
 
@@ -117,7 +169,10 @@ async def create_api_token(
     return ApiTokenCreated(**ApiTokenPublic.model_validate(row).model_dump(), token=token)
 
 
-async def list_api_tokens(session: AsyncSession, user: User, *, limit: int, cursor: str | None) -> Page[ApiTokenPublic]:
+async def list_api_tokens(
+    session: AsyncSession, user: User, last_used: LastUsedRecorder, *, limit: int, cursor: str | None
+) -> Page[ApiTokenPublic]:
+    """A page of the user's tokens; `last_used_at` includes the uses noted but not yet written."""
     query = paginate(
         select(ApiToken).where(ApiToken.user_id == user.id),
         ApiToken.created_at,
@@ -126,7 +181,14 @@ async def list_api_tokens(session: AsyncSession, user: User, *, limit: int, curs
         cursor=cursor,
     )
     rows, next_cursor = page_of(list((await session.execute(query)).scalars()), limit)
-    return Page(items=[ApiTokenPublic.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=[_token_public(row, last_used.latest(row.id)) for row in rows], next_cursor=next_cursor)
+
+
+def _token_public(row: ApiToken, noted: datetime | None) -> ApiTokenPublic:
+    public = ApiTokenPublic.model_validate(row)
+    if noted is not None and (public.last_used_at is None or noted > public.last_used_at):
+        public.last_used_at = noted
+    return public
 
 
 async def delete_api_token(session: AsyncSession, user: User, token_id: str) -> None:

@@ -23,6 +23,10 @@ class User(IdMixin, TimestampMixin, Base):
     # Per-user overrides of the global limits (None: the settings' default).
     requests_per_minute: Mapped[int | None] = mapped_column(default=None)
     tokens_per_day: Mapped[int | None] = mapped_column(default=None)
+    # The model of the user's latest generation (no foreign key: a deleted model is simply skipped).
+    last_model_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # When the provider last accepted the stored OpenAI key (None: unverified or no key).
+    openai_key_verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ApiToken(IdMixin, Base):
@@ -34,3 +38,18 @@ class ApiToken(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RefreshToken(IdMixin, Base):
+    """A rotating refresh token (the sign-in cookie). Each refresh uses one up and issues the next in the same
+    family; a used one coming back means it was copied, and its whole family is revoked."""
+
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

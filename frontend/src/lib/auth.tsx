@@ -1,9 +1,11 @@
 /** Who is signed in: the token store seen from React, plus sign-in, sign-up and sign-out. */
-import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
 import { api, unwrap } from "../api/client";
 import type { TokenResponse, User } from "../api/types";
-import { getToken, setToken, subscribeToken } from "./authStore";
+import { getToken, subscribeToken } from "./authStore";
+import { clearDrafts } from "./drafts";
 import { queryClient } from "./queryClient";
+import { endSession, restoreSession, sessionRestored, setSession } from "./session";
 
 interface AuthContextValue {
   token: string | null;
@@ -26,6 +28,17 @@ export async function requestToken(email: string, password: string): Promise<Tok
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const token = useSyncExternalStore(subscribeToken, getToken, getToken);
+  // After a reload the token is gone (memory only): the refresh cookie may bring the session back. The
+  // routes wait for that answer, so a signed-in user is not sent to sign-in first.
+  const [restored, setRestored] = useState(sessionRestored);
+  useEffect(() => {
+    if (restored) return;
+    let live = true;
+    void restoreSession().finally(() => live && setRestored(true));
+    return () => {
+      live = false;
+    };
+  }, [restored]);
 
   // Whoever signs in next must not see the previous user's cached data.
   useEffect(() => {
@@ -35,7 +48,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signIn = useCallback(async (email: string, password: string) => {
     const answer = await requestToken(email, password);
     queryClient.clear();
-    setToken(answer.access_token);
+    setSession(answer);
   }, []);
 
   const signUp = useCallback(async (email: string, password: string, openaiKey?: string) => {
@@ -45,9 +58,20 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     );
   }, []);
 
-  const signOut = useCallback(() => setToken(null, { onPurpose: true }), []);
+  // Signing out on purpose also forgets unsent drafts (a shared computer); a session that ends keeps them.
+  const signOut = useCallback(() => {
+    clearDrafts();
+    void endSession();
+  }, []);
 
   const value = useMemo(() => ({ token, signIn, signUp, signOut }), [token, signIn, signUp, signOut]);
+  if (!restored && !token) {
+    return (
+      <p role="status" className="sr-only">
+        Restoring your session…
+      </p>
+    );
+  }
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

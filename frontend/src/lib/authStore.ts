@@ -1,51 +1,48 @@
-/** The access token: in memory for speed, in localStorage so a reload keeps the user signed in. */
+/**
+ * The access token, in memory only (a script injected into the page cannot read it from storage). A reload
+ * gets a new one from the refresh cookie (see session.ts); `expiresAt` says when to refresh it.
+ */
 
-const STORAGE_KEY = "codesmith.token";
+const LEGACY_STORAGE_KEY = "codesmith.token";
 type Listener = (token: string | null) => void;
 
-let current: string | null = readStored();
+let current: string | null = null;
+let expiresAt: number | null = null;
 // Why the token went away: a user who signs out on purpose is not sent back to their last page.
 let signedOutOnPurpose = false;
 const listeners = new Set<Listener>();
 
-function readStored(): string | null {
-  try {
-    return globalThis.localStorage?.getItem(STORAGE_KEY) ?? null;
-  } catch {
-    return null; // storage blocked (private mode): memory only
-  }
+// Earlier versions kept the token in localStorage: remove what is left there.
+try {
+  globalThis.localStorage?.removeItem(LEGACY_STORAGE_KEY);
+} catch {
+  // storage blocked: nothing stored either
 }
 
 export function getToken(): string | null {
   return current;
 }
 
+/** When the token expires (ms since the epoch), when known. */
+export function getTokenExpiry(): number | null {
+  return expiresAt;
+}
+
 export function wasSignedOutOnPurpose(): boolean {
   return signedOutOnPurpose;
 }
 
-export function setToken(token: string | null, { onPurpose = false }: { onPurpose?: boolean } = {}): void {
+export function setToken(
+  token: string | null,
+  { onPurpose = false, expiresIn }: { onPurpose?: boolean; expiresIn?: number } = {},
+): void {
   current = token;
+  expiresAt = token && expiresIn ? Date.now() + expiresIn * 1000 : null;
   signedOutOnPurpose = token === null && onPurpose;
-  try {
-    if (token) localStorage.setItem(STORAGE_KEY, token);
-    else localStorage.removeItem(STORAGE_KEY);
-  } catch {
-    // memory only
-  }
   listeners.forEach((listener) => listener(token));
 }
 
 export function subscribeToken(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
-}
-
-// Another tab signing in or out changes this one too.
-if (typeof window !== "undefined") {
-  window.addEventListener("storage", (event) => {
-    if (event.key !== STORAGE_KEY) return;
-    current = event.newValue;
-    listeners.forEach((listener) => listener(current));
-  });
 }

@@ -6,10 +6,11 @@ import { ApiError, errorMessage } from "../api/errors";
 import { keys, useApiTokens, useMe } from "../api/queries";
 import type { ApiToken, ApiTokenCreated } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
+import { SendKeySetting } from "../components/SendKeySetting";
 import { CheckIcon, CopyIcon, KeyIcon, TrashIcon } from "../components/icons";
 import { Alert, Badge, Button, Card, Field, PageHeader, Skeleton, inputClass } from "../components/ui";
 import { requestToken } from "../lib/auth";
-import { setToken } from "../lib/authStore";
+import { setSession } from "../lib/session";
 import { copyText } from "../lib/clipboard";
 import { dateTime, timeAgo } from "../lib/format";
 
@@ -20,6 +21,10 @@ export default function Settings() {
       <OpenAIKeyCard />
       <ApiTokensCard />
       <PasswordCard />
+      <Card>
+        <CardTitle title="Composer" description="How the prompt box sends what you type." />
+        <SendKeySetting />
+      </Card>
     </div>
   );
 }
@@ -75,7 +80,13 @@ function OpenAIKeyCard() {
             {user.has_openai_key ? (
               <>
                 <code className="rounded bg-zinc-100 px-2 py-1 font-mono text-sm dark:bg-zinc-800">{user.openai_key_hint ?? "sk-…"}</code>
-                <Badge tone="green">Saved</Badge>
+                {user.openai_key_verified ? (
+                  <Badge tone="green">Verified with OpenAI</Badge>
+                ) : (
+                  <span title="OpenAI could not be reached when the key was saved: it is used, but was not checked.">
+                    <Badge tone="amber">Saved, not verified</Badge>
+                  </span>
+                )}
               </>
             ) : (
               <span className="text-sm text-zinc-600 dark:text-zinc-400">No key saved.</span>
@@ -270,7 +281,8 @@ function PasswordCard() {
     mutationFn: async () => {
       await unwrap(api.POST("/api/v1/users/me/password", { body: { current_password: current, new_password: next } }));
       // Earlier tokens stop working: sign in again with the new password so this tab carries on.
-      if (me.data) setToken((await requestToken(me.data.email, next)).access_token);
+      // The change ended every session (refresh tokens too): sign in again with the new password.
+      if (me.data) setSession(await requestToken(me.data.email, next));
     },
     onSuccess: () => {
       setCurrent("");
