@@ -4,6 +4,7 @@ from codesmith.conversations import tables as conversations_tables
 from codesmith.db import Base
 from codesmith.models import tables as models_tables
 from codesmith.snippets import tables as snippets_tables
+from codesmith.usage import tables as usage_tables
 from codesmith.users import tables as users_tables
 
-__all__ = ["Base", "conversations_tables", "models_tables", "snippets_tables", "users_tables"]
+__all__ = ["Base", "conversations_tables", "models_tables", "snippets_tables", "usage_tables", "users_tables"]

@@ -60,7 +60,9 @@ class TestList:
         newer = await seed_conversation(app, user.id, answer=TS_ANSWER)
         items = await _list(client, user)
         assert [item["id"] for item in items] == newer.snippet_ids + older.snippet_ids
-        assert set(items[0]) == {"id", "conversation_id", "message_id", "language", "code", "title", "created_at"}
+        fields = {"id", "conversation_id", "message_id", "language", "code", "title", "filename", "created_at"}
+        assert fields <= set(items[0])
+        assert items[0]["filename"] == "parseArgs.ts"
         assert items[0]["conversation_id"] == newer.id
         assert items[0]["message_id"] == newer.answer_id
         assert items[0]["language"] == "typescript"

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import new_id
+from codesmith.usage.service import Spent, record
 from tests.conftest import UserHandle
 
 
@@ -34,21 +35,35 @@ async def add_generation(
         request = Message(id=new_id(), role="user", kind="request", content="p", status="complete", **common)
         session.add(request)
         await session.flush()
-        session.add(
-            Message(
-                parent_id=request.id,
-                role="assistant",
-                kind="generation",
-                content="```py\nx\n```",
-                status=status,
-                model_id=f"id-{model_name}",
-                model_name=model_name,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                cost_usd=cost,
-                usage_estimated=estimated,
-                **common,
-            )
+        answer = Message(
+            parent_id=request.id,
+            role="assistant",
+            kind="generation",
+            content="```py\nx\n```",
+            status=status,
+            model_id=f"id-{model_name}",
+            model_name=model_name,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost,
+            usage_estimated=estimated,
+            **common,
+        )
+        session.add(answer)
+        await session.flush()
+        # What a generation's final write does: its usage goes to the ledger too.
+        record(
+            session,
+            record_id=answer.id,
+            user_id=user_id,
+            message_id=answer.id,
+            conversation_id=conversation.id,
+            model_id=answer.model_id,
+            model_name=model_name,
+            provider="openai_compatible",
+            paid_by_server=False,
+            spent=Spent(prompt, completion, cost, estimated),
+            created_at=when,
         )
         await session.commit()
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, cast
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
@@ -63,7 +63,9 @@ from codesmith.models.service import ResolvedModel
 from codesmith.security import Keyring
 from codesmith.snippets.service import extract_off_the_loop, snippets_of_messages, store_snippets
 from codesmith.snippets.tables import Snippet
+from codesmith.usage import service as usage_ledger
 from codesmith.usage.limits import Reservation, UsageLimiter
+from codesmith.usage.tables import UsageRecord
 from codesmith.users.tables import User
 
 logger = logging.getLogger("codesmith.generations")
@@ -105,12 +107,23 @@ class ConversationCreate(BaseModel):
 
 
 class MessageCreate(BaseModel):
-    content: str = Field(description="Feedback on an answer: what to change.")
+    content: str = Field(description="Feedback on an answer (what to change), or the edited text of `edit_of`.")
     parent_id: str | None = Field(
         default=None, description="The assistant message the feedback is about; default: the newest one."
     )
+    edit_of: str | None = Field(
+        default=None,
+        description="A user message (request or feedback) of the conversation to edit: `content` becomes a new "
+        "version of it (a sibling: same parent, same kind) with a new generation under it. Not with parent_id.",
+    )
     model_id: ModelChoice = None
     stream: StreamChoice = False
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> MessageCreate:
+        if self.parent_id is not None and self.edit_of is not None:
+            raise ValueError("Give parent_id (feedback on an answer) or edit_of (a new version of a prompt), not both.")
+        return self
 
 
 class RegenerateRequest(BaseModel):
@@ -165,17 +178,24 @@ async def create(session: AsyncSession, who: Requester, data: ConversationCreate
 
 
 async def feedback(session: AsyncSession, who: Requester, conversation_id: str, data: MessageCreate) -> Generation:
-    """Feedback under an assistant message (default: the newest) and a new generation under it."""
+    """Feedback under an assistant message (default: the newest) and a new generation under it; with
+    `edit_of`, a new version of a user message instead (its sibling) and a new generation under that."""
     conversation = await conversations.get_owned(session, who.user, conversation_id)
     await _admit(session, who)
     content = _clean(who, data.content, "content")
     with who.generations.reserve(conversation.id):
         await _ensure_idle(session, conversation.id)
         messages = await _messages(session, conversation.id)
-        parent = _feedback_parent(messages, data.parent_id)
+        if data.edit_of is not None:
+            original = _edited_message(messages, data.edit_of)
+            parent = messages.get(original.parent_id) if original.parent_id else None
+            kind, at = original.kind, _after(original.created_at)
+        else:
+            parent = _feedback_parent(messages, data.parent_id)
+            kind, at = "feedback", _after(parent.created_at)
         model = await _model_for(session, who, conversation, data.model_id)
-        note = _user_message(conversation, who.user, parent.id, "feedback", content, _after(parent.created_at))
-        path = [*_path_to(messages, parent), _turn(note)]
+        note = _user_message(conversation, who.user, parent.id if parent else None, kind, content, at)
+        path = [*(_path_to(messages, parent) if parent else []), _turn(note)]
         context = await _context(who, model, path, conversation.language)
         session.add(note)
         _touch(conversation, model)
@@ -366,6 +386,7 @@ async def _launch(
         tokens = context.prompt_tokens + context.max_tokens
         reservation = await who.limiter.reserve_tokens(who.user, who.settings, tokens, server_key=model.paid_by_server)
     session.add(answer)
+    await models.remember_model(session, who.user, model.id)
     try:
         await session.commit()
     except BaseException:
@@ -410,6 +431,14 @@ def _feedback_parent(messages: dict[str, Message], parent_id: str | None) -> Mes
             "parent_id must be an assistant message of this conversation.", loc=["body", "parent_id"]
         )
     return parent
+
+
+def _edited_message(messages: dict[str, Message], message_id: str) -> Message:
+    """The user message that `edit_of` names: a request or feedback of this conversation (else 422)."""
+    original = messages.get(message_id)
+    if original is None or original.role != "user":
+        raise ValidationFailed("edit_of must be a user message of this conversation.", loc=["body", "edit_of"])
+    return original
 
 
 def _path_to(messages: dict[str, Message], node: Message) -> list[Turn]:
@@ -685,16 +714,56 @@ async def _store_final(
         message = await finish_if_active(session, job.message_id, **values)
         if message is None:  # cancelled by another process meanwhile (its state stands), or deleted
             message = await session.get(Message, job.message_id)
+            # The tokens were spent (and counted in the day's budget) whatever became of the message.
+            await _record_usage(session, job, outcome, values, message, written=False)
             await session.commit()
             if message is None:
                 return sse.error("not_found", "The conversation was deleted.", job.message_id, generation.length)
             return await _final_event(session, message, generation.length)
         snippets = await store_snippets(session, message, extracted) if outcome.status == "complete" else []
+        await _record_usage(session, job, outcome, values, message, written=True)
+        if outcome.status == "complete":
+            await models.mark_ok(session, job.model.id)  # the model answers: whatever its last check said
         await session.commit()
         if message.status in ("failed", "rejected") and message.error_code:
             return sse.error(message.error_code, message.error_detail or "", message.id, generation.length)
         public = message_public(message, snippets)
         return sse.encode_raw("done", public.__pydantic_serializer__.to_json(public), generation.length)
+
+
+async def _record_usage(
+    session: AsyncSession,
+    job: Job,
+    outcome: Outcome,
+    values: dict[str, Any],
+    message: Message | None,
+    *,
+    written: bool,
+) -> None:
+    """The generation's record in the usage ledger (keyed by its message id: one per generation), in the
+    final write's transaction; none without usage. `written`: this transaction stored the final state."""
+    usage = outcome.usage
+    if usage is None:
+        return
+    if not written:
+        if await session.get(UsageRecord, job.message_id) is not None:
+            return  # an earlier attempt of this final write got as far as committing
+        if message is None and await session.get(User, job.user_id) is None:
+            return  # the account was deleted meanwhile: its ledger went with it
+    spent = usage_ledger.Spent(usage.prompt_tokens, usage.completion_tokens, values.get("cost_usd"), usage.estimated)
+    usage_ledger.record(
+        session,
+        record_id=job.message_id,
+        user_id=job.user_id,
+        message_id=job.message_id,
+        conversation_id=job.conversation_id,
+        model_id=job.model.id,
+        model_name=job.model.endpoint.model,
+        provider=job.model.provider,
+        paid_by_server=job.model.paid_by_server,
+        spent=spent,
+        created_at=message.created_at if message is not None else utcnow(),
+    )
 
 
 def _count(job: Job, outcome: Outcome) -> None:

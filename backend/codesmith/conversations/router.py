@@ -87,7 +87,8 @@ async def create_conversation(
 async def add_feedback(
     conversation_id: str, data: MessageCreate, who: RequesterDep, session: SessionDep
 ) -> Response | ConversationPublic:
-    """Feedback on an answer (default: the newest) and a new generation under it; answers like create."""
+    """Feedback on an answer (default: the newest) and a new generation under it; with `edit_of`, a new
+    version of a sent prompt (a sibling of that user message) and a new generation under it. Answers like create."""
     begin = partial(generation.feedback, session, who, conversation_id, data)
     return await generation.answer(session, who, begin, stream=data.stream)
 

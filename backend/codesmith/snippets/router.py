@@ -1,4 +1,4 @@
-"""The caller's snippets: list (search, language filter), one snippet, and its code as a file."""
+"""The caller's snippets: list (search, language filter), one snippet, its code as a file, and deletion."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from codesmith.auth.deps import CurrentUser
 from codesmith.db import SessionDep
 from codesmith.pagination import CursorQuery, LimitQuery, Page
 from codesmith.snippets import service
+from codesmith.snippets.filenames import content_disposition, download_filename
 from codesmith.snippets.schemas import SnippetPublic
 
 router = APIRouter(prefix="/snippets", tags=["snippets"])
@@ -50,7 +51,14 @@ async def get_snippet_raw(snippet_id: str, user: CurrentUser, session: SessionDe
         service.raw_text(snippet),
         media_type="text/plain; charset=utf-8",
         headers={
-            "Content-Disposition": service.content_disposition(service.download_filename(snippet)),
+            "Content-Disposition": content_disposition(download_filename(snippet)),
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+@router.delete("/{snippet_id}", status_code=204)
+async def delete_snippet(snippet_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    """Delete one of the caller's snippets: gone from lists and search (the answer's text stays)."""
+    await service.delete_snippet(session, user, snippet_id)
+    return Response(status_code=204)

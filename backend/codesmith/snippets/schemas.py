@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SnippetPublic(BaseModel):
@@ -18,4 +18,7 @@ class SnippetPublic(BaseModel):
     language: str | None
     code: str
     title: str
+    filename: str = Field(
+        description="The file name to save the code under: the one GET /snippets/{id}/raw sends (e.g. add_numbers.py)."
+    )
     created_at: datetime

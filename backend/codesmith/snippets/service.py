@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, Select, column, delete, literal_column, or_, select, table, update
+from sqlalchemy import ColumnElement, Select, column, delete, literal_column, or_, select, table, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
@@ -24,7 +23,6 @@ from codesmith.errors import NotFound
 from codesmith.pagination import Page, page_of, paginate
 from codesmith.snippets.extract import (
     ExtractedSnippet,
-    extension_for,
     extract_snippets,
     extract_untitled_snippets,
     normalize_language,
@@ -134,13 +132,50 @@ async def list_snippets(
     cursor: str | None = None,
 ) -> Page[SnippetPublic]:
     query = select(Snippet).where(Snippet.user_id == user.id)
+    # Identical code in several versions of an answer (or twice in one) is listed once: the newest copy.
+    # A per-row condition, so the keyset cursor stays exact whatever the page boundaries.
+    newer = aliased(Snippet)
+    duplicate = select(newer.id).where(
+        newer.conversation_id == Snippet.conversation_id,
+        newer.code == Snippet.code,
+        tuple_(newer.created_at, newer.id) > tuple_(Snippet.created_at, Snippet.id),
+    )
     if language and language.strip():
-        query = query.where(Snippet.language == normalize_language(language))
+        normalized = normalize_language(language)
+        query = query.where(Snippet.language == normalized)
+        duplicate = duplicate.where(newer.language == normalized)
+    query = query.where(~duplicate.exists())
     for term in search_terms(q):
         query = query.where(_snippet_matches(term, user.id, _dialect(session)))
     result = await session.execute(paginate(query, Snippet.created_at, Snippet.id, limit=limit, cursor=cursor))
     rows, next_cursor = page_of(list(result.scalars()), limit)
     return Page(items=[SnippetPublic.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+# Deleting -----------------------------------------------------------------------------------------------
+
+
+async def delete_snippet(session: AsyncSession, user: User, snippet_id: str) -> None:
+    """Delete one of the user's snippets; the search index follows (SQLite: migration 0004's triggers), and
+    a conversation whose preview showed it gets its next snippet's (or none)."""
+    snippet = await get_owned(session, user, snippet_id)
+    conversation_id, shown = snippet.conversation_id, preview_of(snippet.code)
+    await session.delete(snippet)
+    await session.flush()
+    first = (
+        select(Snippet.code)
+        .join(Message, Message.id == Snippet.message_id)
+        .where(Snippet.conversation_id == conversation_id)
+        .order_by(Message.created_at, Snippet.position)
+        .limit(1)
+    )
+    code = (await session.execute(first)).scalar_one_or_none()
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.preview == shown)
+        .values(preview=preview_of(code) if code is not None else None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # Search -------------------------------------------------------------------------------------------------
@@ -212,53 +247,7 @@ def conversations_with_code(term: SearchTerm, user_id: str, dialect: str) -> Sel
     return select(Snippet.conversation_id).where(Snippet.user_id == user_id, _snippet_matches(term, user_id, dialect))
 
 
-# Download -----------------------------------------------------------------------------------------------
-
-MAX_FILENAME_STEM = 80
-_SPECIAL_FILES = {"dockerfile", "containerfile", "makefile"}
-_UNSAFE = re.compile(r"[^\w.-]+")
-
-
-def download_filename(snippet: Snippet) -> str:
-    """A safe file name from the title (`def reverse_words(...)` -> `reverse_words.py`)."""
-    title = snippet.title.strip()
-    base = title.replace("\\", "/").rsplit("/", 1)[-1]
-    if base.lower() in _SPECIAL_FILES:
-        return _safe_stem(base) or "snippet"
-    stem, ext = _split_extension(base)
-    if not ext:
-        stem, ext = _stem_of_title(title), extension_for(snippet.language)
-    return (_safe_stem(stem) or "snippet") + ext
-
-
-def _split_extension(name: str) -> tuple[str, str]:
-    match = re.fullmatch(r"(?P<stem>[^\s()]+)(?P<ext>\.[A-Za-z0-9]{1,10})", name)
-    return (match.group("stem"), match.group("ext").lower()) if match else (name, "")
-
-
-def _stem_of_title(title: str) -> str:
-    if re.fullmatch(r"[\w#+.-]+ snippet \d+", title):  # the fallback title: nothing to name the file
-        return "snippet"
-    if "(" in title:  # a signature: the name just before the parameters
-        names = re.findall(r"[^\W\d][\w]*", title.split("(", 1)[0])
-        if names:
-            return str(names[-1])
-    return title
-
-
-def _safe_stem(stem: str) -> str:
-    cleaned = _UNSAFE.sub("_", stem).strip("._-")
-    return cleaned[:MAX_FILENAME_STEM].rstrip("._-")
-
-
-def content_disposition(filename: str) -> str:
-    """An attachment header; non-ASCII names travel in RFC 6266's filename*, with an ASCII fallback."""
-    if filename.isascii():
-        return f'attachment; filename="{filename}"'
-    stem, ext = _split_extension(filename)
-    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
-    fallback = (_safe_stem(ascii_stem) or "snippet") + ext
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+# Download (the file's name: snippets/filenames.py) ---------------------------------------------------------
 
 
 def raw_text(snippet: Snippet) -> str:

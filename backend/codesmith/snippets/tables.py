@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin
+from codesmith.snippets.filenames import filename_for
 
 
 class Snippet(IdMixin, Base):
@@ -25,3 +26,8 @@ class Snippet(IdMixin, Base):
     code: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column()
+
+    @property
+    def filename(self) -> str:
+        """The file name to save the code under (the raw download's, computed: never stored)."""
+        return filename_for(self.title, self.language)

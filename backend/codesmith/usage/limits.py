@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.config import Settings
-from codesmith.conversations.tables import Message
 from codesmith.errors import RateLimited
-from codesmith.models.tables import Model
 from codesmith.ratelimit import Limiter
+from codesmith.usage.tables import UsageRecord
 from codesmith.users.tables import User
 
 
@@ -60,33 +59,19 @@ def start_of_day(now: datetime | None = None) -> datetime:
 
 
 async def tokens_recorded_today(session: AsyncSession, user_id: str) -> int:
-    tokens = func.coalesce(Message.prompt_tokens, 0) + func.coalesce(Message.completion_tokens, 0)
+    """Today's tokens in the usage ledger (deleted conversations included: their tokens were spent)."""
+    tokens = UsageRecord.prompt_tokens + UsageRecord.completion_tokens
     query = select(func.coalesce(func.sum(tokens), 0)).where(
-        Message.user_id == user_id,
-        Message.role == "assistant",
-        Message.created_at >= start_of_day(),
-        Message.prompt_tokens.is_not(None),
+        UsageRecord.user_id == user_id, UsageRecord.created_at >= start_of_day()
     )
     return int((await session.execute(query)).scalar_one() or 0)
 
 
 async def server_tokens_recorded_today(session: AsyncSession) -> int:
-    """Today's tokens on system models that a per-token price is paid for (not the self-hosted ones).
-
-    Messages do not record whose key paid, so this counts users' own OpenAI keys too: after a restart
-    the server's budget starts at least as spent as it was, never fresher.
-    """
-    tokens = func.coalesce(Message.prompt_tokens, 0) + func.coalesce(Message.completion_tokens, 0)
-    query = (
-        select(func.coalesce(func.sum(tokens), 0))
-        .join(Model, Model.id == Message.model_id)
-        .where(
-            Message.role == "assistant",
-            Message.created_at >= start_of_day(),
-            Message.prompt_tokens.is_not(None),
-            Model.owner_id.is_(None),
-            Model.provider != "vllm",
-        )
+    """Today's tokens of generations called with a key of the server's (its shared daily budget)."""
+    tokens = UsageRecord.prompt_tokens + UsageRecord.completion_tokens
+    query = select(func.coalesce(func.sum(tokens), 0)).where(
+        UsageRecord.paid_by_server, UsageRecord.created_at >= start_of_day()
     )
     return int((await session.execute(query)).scalar_one() or 0)
 

@@ -1,7 +1,9 @@
-"""Usage aggregation in SQL (one grouped query per view) and admins' per-user limits."""
+"""The usage ledger: recording a generation's usage, its aggregation in SQL (one grouped query per view),
+and admins' per-user limits."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -9,7 +11,6 @@ from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.config import Settings
-from codesmith.conversations.tables import Message
 from codesmith.errors import NotFound
 from codesmith.usage.limits import UsageLimiter, limits_for
 from codesmith.usage.schemas import (
@@ -22,21 +23,67 @@ from codesmith.usage.schemas import (
     UsageTotals,
     UserLimitsPublic,
 )
+from codesmith.usage.tables import UsageRecord
 from codesmith.users.tables import User
+
+
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """What one generation used, as the ledger records it."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    estimated: bool
+
+
+def record(
+    session: AsyncSession,
+    *,
+    record_id: str,
+    user_id: str,
+    message_id: str | None,
+    conversation_id: str | None,
+    model_id: str | None,
+    model_name: str | None,
+    provider: str | None,
+    paid_by_server: bool,
+    spent: Spent,
+    created_at: datetime,
+) -> UsageRecord:
+    """Add a generation's usage to the ledger, in the caller's transaction (the generation's final write).
+    A generation's record takes its message's id (`record_id`), so a generation is never counted twice."""
+    entry = UsageRecord(
+        id=record_id,
+        user_id=user_id,
+        message_id=message_id,
+        conversation_id=conversation_id,
+        model_id=model_id,
+        model_name=model_name,
+        provider=provider,
+        paid_by_server=paid_by_server,
+        prompt_tokens=max(spent.prompt_tokens, 0),
+        completion_tokens=max(spent.completion_tokens, 0),
+        cost_usd=spent.cost_usd,
+        usage_estimated=spent.estimated,
+        created_at=created_at,
+    )
+    session.add(entry)
+    return entry
 
 
 def _day_column(session: AsyncSession) -> Any:
     if session.get_bind().dialect.name == "sqlite":
-        return func.date(Message.created_at)
-    return cast(func.timezone("UTC", Message.created_at), Date)
+        return func.date(UsageRecord.created_at)
+    return cast(func.timezone("UTC", UsageRecord.created_at), Date)
 
 
 def _sums() -> list[Any]:
     return [
         func.count(),
-        func.coalesce(func.sum(Message.prompt_tokens), 0),
-        func.coalesce(func.sum(Message.completion_tokens), 0),
-        func.coalesce(func.sum(Message.cost_usd), 0.0),
+        func.coalesce(func.sum(UsageRecord.prompt_tokens), 0),
+        func.coalesce(func.sum(UsageRecord.completion_tokens), 0),
+        func.coalesce(func.sum(UsageRecord.cost_usd), 0.0),
     ]
 
 
@@ -46,15 +93,16 @@ async def report(
     today = datetime.now(UTC).date()
     first_day = today - timedelta(days=days - 1)
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
-    scope = (Message.user_id == user.id, Message.role == "assistant", Message.created_at >= since)
+    # Read from the ledger, never the messages: a deleted conversation's usage still counts.
+    scope = (UsageRecord.user_id == user.id, UsageRecord.created_at >= since)
 
-    unpriced = case((Message.cost_usd.is_(None) & Message.prompt_tokens.is_not(None), 1), else_=0)
+    unpriced = case((UsageRecord.cost_usd.is_(None), 1), else_=0)
     totals_row = (
         await session.execute(
             select(
                 *_sums(),
                 func.coalesce(func.sum(unpriced), 0),
-                func.coalesce(func.sum(case((Message.usage_estimated, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((UsageRecord.usage_estimated, 1), else_=0)), 0),
             ).where(*scope)
         )
     ).one()
@@ -67,11 +115,11 @@ async def report(
         estimated_requests=totals_row[5],
     )
 
-    priced_count = func.count(Message.cost_usd)
+    priced_count = func.count(UsageRecord.cost_usd)
     model_rows = await session.execute(
-        select(Message.model_id, Message.model_name, *_sums(), priced_count)
+        select(UsageRecord.model_id, UsageRecord.model_name, *_sums(), priced_count)
         .where(*scope)
-        .group_by(Message.model_id, Message.model_name)
+        .group_by(UsageRecord.model_id, UsageRecord.model_name)
         .order_by(func.count().desc())
     )
     by_model = [

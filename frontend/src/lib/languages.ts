@@ -81,8 +81,24 @@ export function languageLabel(language: string | null | undefined): string {
   return languageInfo(language)?.label ?? language;
 }
 
-/** A download name for a snippet: its title slugged, with the language's extension. */
+// What the server's file name rule produces (snippets/filenames.py): a safe stem and an extension, or a
+// special file such as Dockerfile. Such a name is the API's `Snippet.filename`, used as it is.
+const SERVER_FILENAME = /^[\p{L}\p{N}_][\p{L}\p{N}_.-]*\.[A-Za-z0-9]{1,10}$/u;
+const SPECIAL_FILES = new Set(["dockerfile", "containerfile", "makefile"]);
+
+/** Whether `name` is a file name as the API gives it (`add_numbers.py`), not a title to turn into one. */
+export function isFileName(name: string | null | undefined): name is string {
+  if (!name || name.length > 100) return false;
+  return SERVER_FILENAME.test(name) || SPECIAL_FILES.has(name.toLowerCase());
+}
+
+/**
+ * A download name for code. One rule with the API: pass a snippet's `filename` (what
+ * GET /snippets/{id}/raw names the file) and it is used as it is; only code without one (a block of an
+ * answer still streaming) gets its title slugged, with the language's extension.
+ */
 export function downloadName(language: string | null | undefined, title?: string | null): string {
+  if (isFileName(title)) return title;
   const info = languageInfo(language);
   if (info?.id === "dockerfile") return "Dockerfile";
   const extension = info?.extension ?? "txt";

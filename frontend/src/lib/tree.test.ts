@@ -58,3 +58,27 @@ describe("chooseMessage", () => {
     expect(visiblePath(all, chosen).map((step) => step.message.id)).toEqual(["req", "a1", "f1", "a3"]);
   });
 });
+
+describe("edited prompts", () => {
+  // req → a1 ; req2 (req edited: a sibling at the root) → b1 ; f1 → f2 (feedback edited) under a1
+  const first = message("e-req", null, "user");
+  const firstAnswer = message("e-a1", "e-req");
+  const feedback = message("e-f1", "e-a1", "user");
+  const edited = message("e-req2", null, "user");
+  const editedAnswer = message("e-b1", "e-req2");
+  const editedFeedback = message("e-f2", "e-a1", "user");
+  const messages = [editedAnswer, first, feedback, edited, firstAnswer, editedFeedback];
+
+  it("shows the newest version of the request, with its versions to switch between", () => {
+    const path = visiblePath(messages);
+    expect(path.map((step) => step.message.id)).toEqual(["e-req2", "e-b1"]);
+    expect(path[0]).toMatchObject({ index: 1 });
+    expect(path[0]!.siblings.map((sibling) => sibling.id)).toEqual(["e-req", "e-req2"]);
+  });
+
+  it("switches back to the first version and the thread under it", () => {
+    const path = visiblePath(messages, chooseMessage(messages, "e-req", {}));
+    expect(path.map((step) => step.message.id)).toEqual(["e-req", "e-a1", "e-f2"]);
+    expect(path[2]!.siblings.map((sibling) => sibling.id)).toEqual(["e-f1", "e-f2"]);
+  });
+});
