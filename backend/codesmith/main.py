@@ -32,6 +32,7 @@ from codesmith.llm.ssrf import guarded_transport_factory
 from codesmith.logs import configure_logging
 from codesmith.middleware import RequestBodyGuard, RequestContextMiddleware, SecurityHeaders
 from codesmith.models import discovery
+from codesmith.models import health as model_health
 from codesmith.models import service as models_service
 from codesmith.models.router import router as models_router
 from codesmith.ratelimit import Limiter, make_storage
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await generation.recover_interrupted(app.state.sessionmaker)
         app.state.generations = GenerationManager(app.state.sessionmaker, app.state.llm, settings)
         vllm_discovery = discovery.start(app.state.sessionmaker, app.state.llm, settings)
+        model_recheck = model_health.start(app.state.sessionmaker, app.state.llm, settings, keyring)
         app.state.last_used = LastUsedRecorder(app.state.sessionmaker)
         app.state.last_used.start()
         try:
@@ -171,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.generations.shutdown()
             await discovery.stop(vllm_discovery)
+            await model_health.stop(model_recheck)
             await app.state.llm.aclose()
             await app.state.last_used.close()
             await engine.dispose()

@@ -190,6 +190,7 @@ class TestStartUpNeverBlocks:
         return {
             "vllm_base_url": f"http://127.0.0.1:{hanging_server.port}/v1",
             "upstream_connect_timeout": 30.0,
+            "openai_api_key": "sk-server-key-0123456789",  # the OpenAI models are usable: one is the default
         }
 
     async def test_a_hanging_vllm_does_not_delay_start_up_or_shutdown(self, settings: Settings) -> None:
@@ -218,6 +219,7 @@ class TestLateVllm:
             "vllm_base_url": f"http://127.0.0.1:{vllm_port}/v1",
             "allow_private_model_hosts": True,
             "vllm_refresh_seconds": 0.2,
+            "openai_api_key": "sk-server-key-0123456789",  # the OpenAI models are usable: one is the default
         }
 
     async def test_a_later_refresh_picks_the_models_up_and_marks_them_when_gone(

@@ -72,9 +72,9 @@ class TestSystemModels:
             assert item["priced"] is True
             assert item["id"] == system_model_id("openai", name)
             assert item["has_api_key"] is False and item["status"] == "unknown"
-        assert by_name["gpt-4o-mini"]["is_default"] is True
-        assert by_name["gpt-4.1-mini"]["is_default"] is False
-        assert page["items"][0]["model"] == "gpt-4o-mini", "the default comes first"
+        # No OpenAI key anywhere: neither is usable, so neither is the user's default.
+        assert not any(item["is_default"] or item["usable"] for item in page["items"])
+        assert page["items"][0]["model"] == "gpt-4o-mini", "the system default comes first"
 
     async def test_get_one_system_model(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         model_id = system_model_id("openai", "gpt-4.1-mini")
@@ -95,7 +95,7 @@ class TestSystemModels:
 class TestUnpricedSystemModel:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, Any]:
-        return {"openai_models": ["my-finetune", "gpt-4o-mini"]}
+        return {"openai_models": ["my-finetune", "gpt-4o-mini"], "openai_api_key": "sk-server-key-0000"}
 
     async def test_a_model_missing_from_the_price_table_is_flagged_unpriced(
         self, client: httpx.AsyncClient, user: UserHandle
@@ -125,7 +125,8 @@ class TestOwnModels:
         assert body["has_api_key"] is True and "api_key" not in body
         assert body["context_window"] == 4096
         assert (body["input_cost_per_mtok"], body["output_cost_per_mtok"], body["priced"]) == (0.5, 1.5, True)
-        assert body["status"] == "unknown" and body["checked_at"] is None and body["is_default"] is False
+        assert body["status"] == "ok" and body["checked_at"] is not None, "checked when saved"
+        assert body["is_default"] is True, "the only model this user can use"
         fetched = await client.get(f"/models/{body['id']}", headers=user.headers)
         assert fetched.json() == body
 
@@ -135,7 +136,7 @@ class TestOwnModels:
         body = await register_model(client, user, compatible(fake_upstream, base_url=fake_upstream.base_url + "/"))
         assert body["base_url"] == fake_upstream.base_url, "a trailing slash is dropped"
         assert body["priced"] is False and body["input_cost_per_mtok"] is None
-        assert body["context_window"] == DEFAULT_CONTEXT_WINDOW
+        assert body["context_window"] == fake_upstream.behaviour.max_model_len, "the server's max_model_len"
         assert body["has_api_key"] is False
 
     async def test_system_models_first_then_own_newest_first(
@@ -195,7 +196,7 @@ class TestOwnModels:
             f"/models/{body['id']}", json={"base_url": f"http://127.0.0.1:{free_port()}/v1"}, headers=user.headers
         )
         assert moved.status_code == 200
-        assert moved.json()["status"] == "unknown" and moved.json()["checked_at"] is None
+        assert moved.json()["status"] == "unreachable", "checked again at the new address"
 
     @pytest.mark.parametrize(
         ("patch", "field"),
@@ -410,9 +411,12 @@ class TestAdmin:
         other = await register_user()
         seen = {item["id"]: item for item in await all_models(client, other)}
         assert seen[body["id"]]["name"] == "Team coder"
-        assert (await client.post(f"/models/{body['id']}/check", headers=other.headers)).json()["status"] == "ok"
+        assert body["status"] == "ok", "the admin's save checked it"
+        fake_upstream.behaviour.models = ["another-model"]
+        check = await client.post(f"/models/{body['id']}/check", headers=other.headers)
+        assert check.json()["status"] == "model_not_found"
         after = (await client.get(f"/models/{body['id']}", headers=other.headers)).json()
-        assert after["status"] == "unknown", "a user's check does not change a shared status"
+        assert after["status"] == "ok", "a user's check does not change a shared status"
 
     async def test_an_admin_changes_and_deletes_system_models(
         self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, fake_upstream: FakeUpstream
@@ -432,6 +436,8 @@ class TestAdmin:
         self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle
     ) -> None:
         await make_admin(app, user)
+        key = await client.put("/users/me/openai-key", json={"api_key": OPENAI_KEY}, headers=user.headers)
+        assert key.status_code == 204  # saved unverified: the test's OpenAI URL does not answer
         default = system_model_id("openai", "gpt-4o-mini")
         assert (await client.delete(f"/models/{default}", headers=user.headers)).status_code == 204
         items = await all_models(client, user)

@@ -357,7 +357,7 @@ class TestRequestTimeApi:
         result = (await client.post(check_url, headers=user.headers)).json()
         assert result["status"] == "unreachable"
         assert "not allowed" in result["detail"]
-        assert fake_upstream.models_requests == 1, "no connection after the name moved inside"
+        assert fake_upstream.models_requests == 2, "no connection after the name moved inside (1: the save's check)"
 
     async def test_a_redirect_to_loopback_is_refused_at_check_time(
         self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, resolver: Resolver, fake_upstream: FakeUpstream
@@ -375,7 +375,7 @@ class TestRequestTimeApi:
         fake_upstream.behaviour.models_redirect = f"{fake_upstream.url}/v1/models"
         result = (await client.post(f"/models/{created['id']}/check", headers=user.headers)).json()
         assert result["status"] == "unreachable" and "not allowed" in result["detail"]
-        assert fake_upstream.models_requests == 1
+        assert fake_upstream.models_requests == 2, "the save's check, then the redirect that was never followed"
 
 
 class TestAllowPrivateHosts:

@@ -8,7 +8,7 @@ from codesmith.auth.deps import CurrentUser
 from codesmith.db import SessionDep
 from codesmith.deps import KeyringDep, LlmDep, SettingsDep
 from codesmith.models import service
-from codesmith.models.schemas import ModelCheck, ModelCreate, ModelPublic, ModelUpdate
+from codesmith.models.schemas import ModelCheck, ModelCreate, ModelHostPolicy, ModelPublic, ModelUpdate
 from codesmith.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -16,14 +16,22 @@ router = APIRouter(prefix="/models", tags=["models"])
 
 @router.get("", response_model=Page[ModelPublic])
 async def list_models(
-    user: CurrentUser, session: SessionDep, limit: LimitQuery = 100, cursor: CursorQuery = None
+    user: CurrentUser, session: SessionDep, settings: SettingsDep, limit: LimitQuery = 100, cursor: CursorQuery = None
 ) -> Page[ModelPublic]:
-    return await service.list_visible(session, user, limit=limit, cursor=cursor)
+    return await service.list_visible(session, user, settings, limit=limit, cursor=cursor)
+
+
+@router.get("/host-policy", response_model=ModelHostPolicy)
+async def get_host_policy(user: CurrentUser, settings: SettingsDep) -> ModelHostPolicy:
+    return ModelHostPolicy(
+        user_private_hosts=service.private_hosts_allowed(settings, system=False),
+        system_private_hosts=service.private_hosts_allowed(settings, system=True),
+    )
 
 
 @router.get("/{model_id}", response_model=ModelPublic)
-async def get_model(model_id: str, user: CurrentUser, session: SessionDep) -> ModelPublic:
-    return service.to_public(await service.get_visible(session, user, model_id))
+async def get_model(model_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> ModelPublic:
+    return await service.public(session, user, settings, await service.get_visible(session, user, model_id))
 
 
 @router.post("", status_code=201, response_model=ModelPublic)
@@ -36,7 +44,7 @@ async def create_model(
     llm: LlmDep,
 ) -> ModelPublic:
     model = await service.create(session, user, keyring, settings, llm, data)
-    return service.to_public(model)
+    return await service.public(session, user, settings, model)
 
 
 @router.patch("/{model_id}", response_model=ModelPublic)
@@ -47,9 +55,10 @@ async def update_model(
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    llm: LlmDep,
 ) -> ModelPublic:
-    model = await service.update(session, user, keyring, settings, model_id, data)
-    return service.to_public(model)
+    model = await service.update(session, user, keyring, settings, model_id, data, llm=llm)
+    return await service.public(session, user, settings, model)
 
 
 @router.delete("/{model_id}", status_code=204)

@@ -87,7 +87,14 @@ class ModelPublic(BaseModel):
         description="False for a model without a price (self-hosted): its usage counts tokens, not dollars."
     )
     owner: Literal["system", "user"]
-    is_default: bool
+    is_default: bool = Field(
+        description="The caller's default: the last model used while usable, else the system default when "
+        "usable, else the first usable model (at most one model is true; none when none is usable)."
+    )
+    usable: bool = Field(
+        description="The caller can generate with it: its key is available (the model's, the user's OpenAI key "
+        "or the server's) and its server is configured."
+    )
     has_api_key: bool
     lora_adapter: str | None
     status: ModelStatus
@@ -98,3 +105,15 @@ class ModelCheck(BaseModel):
     status: ModelStatus
     latency_ms: int | None = Field(description="How long the server took to answer; null when it did not.")
     detail: str
+
+
+class ModelHostPolicy(BaseModel):
+    """Which model servers may be registered: the Models page explains it under the base URL field."""
+
+    user_private_hosts: bool = Field(
+        description="Users' own models may use loopback or private-network servers "
+        "(CODESMITH_ALLOW_PRIVATE_MODEL_HOSTS); otherwise only public addresses."
+    )
+    system_private_hosts: bool = Field(
+        description="Administrators' system models may use loopback or private-network servers (always true)."
+    )

@@ -15,7 +15,8 @@ import httpx2 as httpx
 import openai
 import orjson
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import update as sa_update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codesmith.config import Settings
 from codesmith.db import utcnow
@@ -89,17 +90,41 @@ async def get_visible(session: AsyncSession, user: User, model_id: str) -> Model
     return model
 
 
-async def default_model(session: AsyncSession, user: User) -> Model:
-    query = (
-        select(Model)
-        .where(visible_to(user))
-        .order_by(Model.is_default.desc(), Model.owner_id.is_(None).desc(), Model.created_at)
-        .limit(1)
-    )
-    model = (await session.execute(query)).scalar_one_or_none()
+async def default_model(session: AsyncSession, user: User, settings: Settings) -> Model:
+    """The user's default (see `user_default`); when no model is usable, the system default anyway, so the
+    error names what is missing (a key, a server)."""
+    rows = await _visible_sorted(session, user)
+    model = user_default(rows, user, settings) or next(iter(rows), None)
     if model is None:
         raise ModelUnavailable("No model is configured: register one under Models, or ask an administrator.")
     return model
+
+
+def is_usable(model: Model, user: User, settings: Settings) -> bool:
+    """Whether the user can call the model: a key where it needs one, and a server to send it to (the same
+    rules as `endpoint_for`, without decrypting anything)."""
+    if model.provider == "openai":
+        return bool(model.api_key_encrypted or user.openai_key_encrypted or settings.openai_api_key)
+    if model.provider == "vllm" and model.owner_id is None:
+        return bool(model.base_url or settings.vllm_base_url)
+    return bool(model.base_url)
+
+
+def user_default(rows: list[Model], user: User, settings: Settings) -> Model | None:
+    """Of the user's visible models (in listing order): the last one used while it is usable, else the system
+    default when usable, else the first usable one; None when none is."""
+    usable = [model for model in rows if is_usable(model, user, settings)]
+    last = next((model for model in usable if model.id == user.last_model_id), None)
+    return last or next((model for model in usable if model.is_default), None) or next(iter(usable), None)
+
+
+async def remember_model(session: AsyncSession, user: User, model_id: str) -> None:
+    """Called as a generation starts: the model becomes the user's default while it stays usable."""
+    await users.remember_model(session, user, model_id)
+
+
+async def _visible_sorted(session: AsyncSession, user: User) -> list[Model]:
+    return sorted((await session.execute(select(Model).where(visible_to(user)))).scalars(), key=_listing_key)
 
 
 async def resolve(
@@ -109,7 +134,7 @@ async def resolve(
     settings: Settings,
     model_id: str | None,
 ) -> ResolvedModel:
-    model = await get_visible(session, user, model_id) if model_id else await default_model(session, user)
+    model = await get_visible(session, user, model_id) if model_id else await default_model(session, user, settings)
     endpoint = endpoint_for(model, user, keyring, settings)
     return ResolvedModel(
         id=model.id,
@@ -138,8 +163,7 @@ def endpoint_for(model: Model, user: User, keyring: Keyring, settings: Settings)
         key = own_key or users.openai_key(user, keyring) or settings.openai_api_key
         if not key:
             raise MissingProviderKey(
-                "This model needs an OpenAI API key: add yours in Settings "
-                "(PUT /api/v1/users/me/openai-key), or pick a self-hosted model."
+                "This model needs an OpenAI API key: add your key in Settings, or pick a self-hosted model."
             )
         return Endpoint(base_url=model.base_url or settings.openai_base_url, model=model.model, api_key=key)
     if model.provider == "vllm" and model.owner_id is None:
@@ -199,7 +223,13 @@ def _pick_default(system: list[Model], settings: Settings, first_vllm_id: str | 
 
 
 # -- the API's view ------------------------------------------------------------------------------
-def to_public(model: Model) -> ModelPublic:
+async def public(session: AsyncSession, user: User, settings: Settings, model: Model) -> ModelPublic:
+    """One model as the user sees it (whether it is the user's default and usable)."""
+    default = user_default(await _visible_sorted(session, user), user, settings)
+    return to_public(model, usable=is_usable(model, user, settings), is_default=default is model)
+
+
+def to_public(model: Model, *, usable: bool, is_default: bool) -> ModelPublic:
     return ModelPublic(
         id=model.id,
         name=model.name,
@@ -211,7 +241,8 @@ def to_public(model: Model) -> ModelPublic:
         output_cost_per_mtok=model.output_cost_per_mtok,
         priced=model.input_cost_per_mtok is not None and model.output_cost_per_mtok is not None,
         owner="system" if model.owner_id is None else "user",
-        is_default=model.is_default,
+        is_default=is_default,
+        usable=usable,
         has_api_key=model.api_key_encrypted is not None,
         lora_adapter=model.lora_adapter,
         status=model.status,
@@ -219,16 +250,23 @@ def to_public(model: Model) -> ModelPublic:
     )
 
 
-async def list_visible(session: AsyncSession, user: User, *, limit: int, cursor: str | None) -> Page[ModelPublic]:
-    """System models first (the default first), then the caller's own, newest first.
+async def list_visible(
+    session: AsyncSession, user: User, settings: Settings, *, limit: int, cursor: str | None
+) -> Page[ModelPublic]:
+    """System models first (the system default first), then the caller's own, newest first; `is_default`
+    marks the user's own default (`user_default`).
 
     A user has few models, so the page is cut from the sorted list; the cursor is an offset.
     """
-    rows = sorted((await session.execute(select(Model).where(visible_to(user)))).scalars(), key=_listing_key)
+    rows = await _visible_sorted(session, user)
+    default = user_default(rows, user, settings)
     start = _decode_offset(cursor)
     end = start + limit
     return Page(
-        items=[to_public(model) for model in rows[start:end]],
+        items=[
+            to_public(model, usable=is_usable(model, user, settings), is_default=model is default)
+            for model in rows[start:end]
+        ],
         next_cursor=_encode_offset(end) if end < len(rows) else None,
     )
 
@@ -278,7 +316,7 @@ async def create(
         raise Forbidden("Only an administrator can add system models.")
     _check_shape(data.provider, data.base_url, data.lora_adapter, settings, system=data.system)
     if data.base_url:
-        await ssrf.check_base_url(data.base_url, allow_private=settings.allow_private_model_hosts)
+        await ssrf.check_base_url(data.base_url, allow_private=private_hosts_allowed(settings, system=data.system))
     price = price_of(data.model) if data.provider == "openai" else None
     model = Model(
         owner_id=None if data.system else user.id,
@@ -299,6 +337,8 @@ async def create(
     if data.lora_adapter:
         await load_lora(llm, endpoint_for(model, user, keyring, settings), data.lora_adapter)
         model.status, model.checked_at = "ok", utcnow()
+    else:
+        await _check_on_save(llm, model, user, keyring, settings, take_window=data.context_window is None)
     session.add(model)
     await session.flush()
     return model
@@ -341,9 +381,17 @@ def _check_prices(model: Model) -> None:
 
 
 async def update(
-    session: AsyncSession, user: User, keyring: Keyring, settings: Settings, model_id: str, data: ModelUpdate
+    session: AsyncSession,
+    user: User,
+    keyring: Keyring,
+    settings: Settings,
+    model_id: str,
+    data: ModelUpdate,
+    *,
+    llm: ChatClient | None = None,
 ) -> Model:
-    """Change the fields given; a new server or upstream model name resets the model's status."""
+    """Change the fields given; a new server, upstream model name or key checks the model again (with `llm`;
+    without it the status is reset to unknown)."""
     model = await get_editable(session, user, model_id)
     given = data.model_fields_set
     for field in ("name", "model", "context_window"):
@@ -360,12 +408,16 @@ async def update(
     if "base_url" in given and data.base_url != model.base_url:
         _check_shape(model.provider, data.base_url, None, settings, system=model.owner_id is None)
         if data.base_url:
-            await ssrf.check_base_url(data.base_url, allow_private=settings.allow_private_model_hosts)
+            allow_private = private_hosts_allowed(settings, system=model.owner_id is None)
+            await ssrf.check_base_url(data.base_url, allow_private=allow_private)
         model.base_url = data.base_url
     _apply_changes(model, data, given, keyring)
     _check_prices(model)
     if moved:
         model.status, model.checked_at = "unknown", None
+    if llm is not None and (moved or "api_key" in given):
+        take_window = moved and "context_window" not in given
+        await _check_on_save(llm, model, user, keyring, settings, take_window=take_window)
     await session.flush()
     return model
 
@@ -422,24 +474,80 @@ async def check(
 
 
 async def probe(llm: ChatClient, endpoint: Endpoint) -> ModelCheck:
+    return (await probe_listing(llm, endpoint))[0]
+
+
+async def probe_listing(llm: ChatClient, endpoint: Endpoint) -> tuple[ModelCheck, dict[str, Any] | None]:
+    """The check, and the server's listing entry for the endpoint's model when it serves it."""
     started = time.perf_counter()
     try:
         entries = await llm.list_models(endpoint)
     except AppError as exc:
         status: ModelStatus = "unauthorized" if isinstance(exc, UpstreamUnauthorized) else "unreachable"
         latency = _elapsed_ms(started) if status == "unauthorized" else None
-        return ModelCheck(status=status, latency_ms=latency, detail=exc.detail)
+        return ModelCheck(status=status, latency_ms=latency, detail=exc.detail), None
     latency = _elapsed_ms(started)
     names = [str(entry.get("id")) for entry in entries if entry.get("id")]
     if endpoint.model in names:
-        return ModelCheck(status="ok", latency_ms=latency, detail=f"The server answers and serves {endpoint.model}.")
+        entry = next(entry for entry in entries if str(entry.get("id")) == endpoint.model)
+        detail = f"The server answers and serves {endpoint.model}."
+        return ModelCheck(status="ok", latency_ms=latency, detail=detail), entry
     listed = ", ".join(names[:MAX_NAMES_IN_DETAIL]) or "none"
     more = f" and {len(names) - MAX_NAMES_IN_DETAIL} more" if len(names) > MAX_NAMES_IN_DETAIL else ""
     return ModelCheck(
         status="model_not_found",
         latency_ms=latency,
         detail=f"The server answers but does not serve {endpoint.model}; it lists: {listed}{more}.",
-    )
+    ), None
+
+
+def listed_context_window(entry: dict[str, Any] | None) -> int | None:
+    """The context window a server advertises for a model (vLLM's max_model_len), if it does."""
+    value = entry.get("max_model_len") if entry else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+async def _check_on_save(
+    llm: ChatClient, model: Model, user: User, keyring: Keyring, settings: Settings, *, take_window: bool
+) -> None:
+    """Check a model as it is saved, so its status is never a stale guess; with take_window, the server's
+    advertised context window replaces the default one."""
+    try:
+        endpoint = endpoint_for(model, user, keyring, settings)
+    except AppError:
+        return  # nothing to ask yet (no key, no server): the status stays unknown
+    result, entry = await probe_listing(llm, endpoint)
+    model.status, model.checked_at = result.status, utcnow()
+    if take_window and (window := listed_context_window(entry)) is not None:
+        model.context_window = window
+
+
+async def mark_ok(target: AsyncSession | async_sessionmaker[AsyncSession], model_id: str) -> None:
+    """After a successful generation: the model answers, whatever an earlier check said.
+
+    Cheap when nothing changes (one read). A system model's "unauthorized" stays: a user's own key
+    working says nothing about the server's key.
+    """
+    if isinstance(target, AsyncSession):
+        await _mark_ok(target, model_id)
+        return
+    async with target() as session:
+        if await _mark_ok(session, model_id):
+            await session.commit()
+
+
+async def _mark_ok(session: AsyncSession, model_id: str) -> bool:
+    row = (await session.execute(select(Model.status, Model.owner_id).where(Model.id == model_id))).one_or_none()
+    if row is None or row.status == "ok" or (row.owner_id is None and row.status == "unauthorized"):
+        return False
+    await session.execute(sa_update(Model).where(Model.id == model_id).values(status="ok", checked_at=utcnow()))
+    return True
+
+
+def private_hosts_allowed(settings: Settings, *, system: bool) -> bool:
+    """Administrators' system models may live on loopback or a private network (a local vLLM, Ollama);
+    users' own endpoints keep the SSRF guard unless CODESMITH_ALLOW_PRIVATE_MODEL_HOSTS allows them."""
+    return system or settings.allow_private_model_hosts
 
 
 def _elapsed_ms(started: float) -> int:
