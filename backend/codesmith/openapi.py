@@ -37,6 +37,57 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 
+EVENT_STREAM = "text/event-stream"
+# The data of each event of a generation's stream (`start`, `delta`, `done`: the Message, `error`).
+STREAM_EVENT_SCHEMAS: dict[str, Any] = {
+    "StreamStart": {
+        "title": "StreamStart",
+        "description": "`event: start`: the generation that this stream follows.",
+        "type": "object",
+        "required": ["conversation_id", "message_id", "parent_id", "model_id"],
+        "properties": {
+            "conversation_id": {"type": "string"},
+            "message_id": {"type": "string"},
+            "parent_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "model_id": {"type": "string"},
+        },
+    },
+    "StreamDelta": {
+        "title": "StreamDelta",
+        "description": "`event: delta`: the next piece of the answer.",
+        "type": "object",
+        "required": ["text"],
+        "properties": {"text": {"type": "string"}},
+    },
+    "StreamError": {
+        "title": "StreamError",
+        "description": "`event: error`: how the generation failed or was refused (instead of `done`).",
+        "type": "object",
+        "required": ["code", "detail", "message_id"],
+        "properties": {"code": {"type": "string"}, "detail": {"type": "string"}, "message_id": {"type": "string"}},
+    },
+}
+_EVENT_DATA = {"start": "StreamStart", "delta": "StreamDelta", "done": "MessagePublic", "error": "StreamError"}
+# One server-sent event: its name, its `id:` (the answer's offset) and its data, JSON of the event's schema.
+_STREAM_EVENT = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"const": name},
+                "id": {"type": "string", "description": "Characters of the answer delivered so far."},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": f"#/components/schemas/{schema}"},
+                },
+            },
+        }
+        for name, schema in _EVENT_DATA.items()
+    ]
+}
+
 _TITLES = {
     400: "Bad request: a body that cannot be parsed, or a model that needs a key the user lacks.",
     401: "Not signed in, or the token is invalid, expired or revoked.",
@@ -83,13 +134,23 @@ def install(app: FastAPI, api_prefix: str) -> None:
 def document_errors(schema: dict[str, Any], api_prefix: str) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
+    components.update(STREAM_EVENT_SCHEMAS)
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             codes = _error_codes(method, path, operation, api_prefix)
             _set_error_responses(operation, codes)
+            _describe_event_streams(operation)
     return schema
+
+
+def _describe_event_streams(operation: dict[str, Any]) -> None:
+    """An event stream's schema is that of one event (as OpenAPI 3.1 tools read a stream's schema)."""
+    for response in operation.get("responses", {}).values():
+        stream = response.get("content", {}).get(EVENT_STREAM)
+        if stream is not None:
+            stream["schema"] = _STREAM_EVENT
 
 
 def _error_codes(method: str, path: str, operation: dict[str, Any], api_prefix: str) -> set[int]:

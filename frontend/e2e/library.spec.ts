@@ -114,8 +114,12 @@ test("deleting a conversation says how many messages go, then removes it", async
   await expect(dialog).toBeHidden();
   await expect(titles).toHaveCount(2);
   await expect(page.getByText("Write a Go program that walks a directory tree")).toHaveCount(0);
-  const gone = await page.request.get(`/api/v1/conversations/${go.id}`, { headers: { Authorization: `Bearer ${api.account.token}` } });
-  expect(gone.status()).toBe(404);
+  // The delete waits out its Undo toast, then reaches the server.
+  await expect(page.getByRole("button", { name: "Undo" })).toBeVisible();
+  const status = async () =>
+    (await page.request.get(`/api/v1/conversations/${go.id}`, { headers: { Authorization: `Bearer ${api.account.token}` } })).status();
+  expect(await status()).toBe(200);
+  await expect.poll(status, { timeout: 15_000 }).toBe(404);
 
   // From the conversation page: its own delete button, with the count of its two messages.
   await page.goto(`/c/${python.id}`);

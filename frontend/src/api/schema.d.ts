@@ -22,6 +22,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description End this browser's session: its refresh tokens are revoked and the cookie cleared.
+         */
+        post: operations["auth-logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh
+         * @description A new access token from the refresh cookie, which is rotated (each refresh token works once).
+         */
+        post: operations["auth-refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/register": {
         parameters: {
             query?: never;
@@ -107,7 +147,8 @@ export interface paths {
         put?: never;
         /**
          * Add Feedback
-         * @description Feedback on an answer (default: the newest) and a new generation under it; answers like create.
+         * @description Feedback on an answer (default: the newest) and a new generation under it; with `edit_of`, a new
+         *     version of a sent prompt (a sibling of that user message) and a new generation under it. Answers like create.
          */
         post: operations["conversations-add_feedback"];
         delete?: never;
@@ -195,6 +236,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/host-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Host Policy */
+        get: operations["models-get_host_policy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{model_id}": {
         parameters: {
             query?: never;
@@ -259,7 +317,11 @@ export interface paths {
         get: operations["snippets-get_snippet"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Snippet
+         * @description Delete one of the caller's snippets: gone from lists and search (the answer's text stays).
+         */
+        delete: operations["snippets-delete_snippet"];
         options?: never;
         head?: never;
         patch?: never;
@@ -359,7 +421,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set Openai Key */
+        /**
+         * Set Openai Key
+         * @description Save the key after asking OpenAI (`GET /models`): a rejected key is 422, an unanswered check saves it
+         *     unverified (see `openai_key_verified` on the user).
+         */
         put: operations["users-set_openai_key"];
         post?: never;
         /** Remove Openai Key */
@@ -626,9 +692,14 @@ export interface components {
         MessageCreate: {
             /**
              * Content
-             * @description Feedback on an answer: what to change.
+             * @description Feedback on an answer (what to change), or the edited text of `edit_of`.
              */
             content: string;
+            /**
+             * Edit Of
+             * @description A user message (request or feedback) of the conversation to edit: `content` becomes a new version of it (a sibling: same parent, same kind) with a new generation under it. Not with parent_id.
+             */
+            edit_of?: string | null;
             /**
              * Model Id
              * @description A model from GET /models; default: the conversation's model, else the default model.
@@ -758,6 +829,22 @@ export interface components {
              */
             system?: boolean;
         };
+        /**
+         * ModelHostPolicy
+         * @description Which model servers may be registered: the Models page explains it under the base URL field.
+         */
+        ModelHostPolicy: {
+            /**
+             * System Private Hosts
+             * @description Administrators' system models may use loopback or private-network servers (always true).
+             */
+            system_private_hosts: boolean;
+            /**
+             * User Private Hosts
+             * @description Users' own models may use loopback or private-network servers (CODESMITH_ALLOW_PRIVATE_MODEL_HOSTS); otherwise only public addresses.
+             */
+            user_private_hosts: boolean;
+        };
         /** ModelPublic */
         ModelPublic: {
             /** Base Url */
@@ -775,7 +862,10 @@ export interface components {
              * @description USD per million prompt tokens; null: unpriced.
              */
             input_cost_per_mtok: number | null;
-            /** Is Default */
+            /**
+             * Is Default
+             * @description The caller's default: the last model used while usable, else the system default when usable, else the first usable model (at most one model is true; none when none is usable).
+             */
             is_default: boolean;
             /** Lora Adapter */
             lora_adapter: string | null;
@@ -808,6 +898,11 @@ export interface components {
              * @enum {string}
              */
             status: "unknown" | "ok" | "unreachable" | "unauthorized" | "model_not_found";
+            /**
+             * Usable
+             * @description The caller can generate with it: its key is available (the model's, the user's OpenAI key or the server's) and its server is configured.
+             */
+            usable: boolean;
         };
         /**
          * ModelUpdate
@@ -866,7 +961,10 @@ export interface components {
         };
         /** OpenAIKeyUpdate */
         OpenAIKeyUpdate: {
-            /** Api Key */
+            /**
+             * Api Key
+             * @description sk-..., 20-300 characters; OpenAI is asked whether it works.
+             */
             api_key: string;
         };
         /** Page[ApiTokenPublic] */
@@ -964,6 +1062,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Filename
+             * @description The file name to save the code under: the one GET /snippets/{id}/raw sends (e.g. add_numbers.py).
+             */
+            filename: string;
             /** Id */
             id: string;
             /** Language */
@@ -972,6 +1075,32 @@ export interface components {
             message_id: string;
             /** Title */
             title: string;
+        };
+        /**
+         * StreamDelta
+         * @description `event: delta`: the next piece of the answer.
+         */
+        StreamDelta: {
+            text: string;
+        };
+        /**
+         * StreamError
+         * @description `event: error`: how the generation failed or was refused (instead of `done`).
+         */
+        StreamError: {
+            code: string;
+            detail: string;
+            message_id: string;
+        };
+        /**
+         * StreamStart
+         * @description `event: start`: the generation that this stream follows.
+         */
+        StreamStart: {
+            conversation_id: string;
+            message_id: string;
+            model_id: string;
+            parent_id: string | null;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -1100,6 +1229,11 @@ export interface components {
             is_admin: boolean;
             /** Openai Key Hint */
             openai_key_hint: string | null;
+            /**
+             * Openai Key Verified
+             * @description Whether OpenAI accepted the stored key when it was saved (false: no key, or not checked).
+             */
+            openai_key_verified: boolean;
         };
     };
     responses: never;
@@ -1230,6 +1364,131 @@ export interface operations {
             };
             /** @description Not found (also another user's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "auth-logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: {
+                /** @description The refresh token that sign-in set (HttpOnly; the browser sends it). */
+                codesmith_refresh?: string | null;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "auth-refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: {
+                /** @description The refresh token that sign-in set (HttpOnly; the browser sends it). */
+                codesmith_refresh?: string | null;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No refresh cookie, or it is expired, revoked or already used (the cookie is cleared). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1495,7 +1754,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        data: string;
+                        /** @constant */
+                        event: "start";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "delta";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "done";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "error";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    };
                 };
             };
             /** @description Successful Response */
@@ -1841,7 +2124,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        data: string;
+                        /** @constant */
+                        event: "start";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "delta";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "done";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "error";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    };
                 };
             };
             /** @description Successful Response */
@@ -2053,7 +2360,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        data: string;
+                        /** @constant */
+                        event: "start";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "delta";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "done";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "error";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    };
                 };
             };
             /** @description Successful Response */
@@ -2187,7 +2518,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        data: string;
+                        /** @constant */
+                        event: "start";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "delta";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "done";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    } | {
+                        data: string;
+                        /** @constant */
+                        event: "error";
+                        /** @description Characters of the answer delivered so far. */
+                        id?: string;
+                    };
                 };
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
@@ -2385,6 +2740,44 @@ export interface operations {
             };
             /** @description The model provider timed out. */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "models-get_host_policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelHostPolicy"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2841,6 +3234,80 @@ export interface operations {
             };
             /** @description Not found (also another user's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "snippets-delete_snippet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                snippet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also another user's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

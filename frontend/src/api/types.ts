@@ -53,7 +53,10 @@ export interface Model {
   output_cost_per_mtok: number | null;
   priced?: boolean;
   owner: "system" | "user";
+  /** The caller's default (the last model used while usable, else the system default when usable). */
   is_default: boolean;
+  /** The caller can generate with it: a key where one is needed, and a configured server. */
+  usable: boolean;
   has_api_key: boolean;
   lora_adapter: string | null;
   status: ModelStatus;
@@ -100,6 +103,8 @@ export interface Snippet {
   language: string | null;
   code: string;
   title: string | null;
+  /** The file name to save it under: the one GET /snippets/{id}/raw sends (`add_numbers.py`). */
+  filename: string;
   created_at: string;
 }
 

@@ -19,6 +19,8 @@ import {
   XIcon,
 } from "./icons";
 import { PageSkeleton } from "./PageSkeleton";
+import { Shortcuts, openShortcuts } from "./Shortcuts";
+import { ToastProvider } from "./Toast";
 import { Skeleton } from "./ui";
 
 const NAV = [
@@ -41,6 +43,8 @@ export function Layout() {
   }, [drawerOpen]);
 
   return (
+    <ToastProvider>
+    <Shortcuts />
     <div className="flex h-dvh overflow-hidden">
       <a
         href="#main"
@@ -95,6 +99,7 @@ export function Layout() {
         </main>
       </div>
     </div>
+    </ToastProvider>
   );
 }
 
@@ -194,6 +199,9 @@ function AccountFooter() {
   return (
     <div className="shrink-0 space-y-3 border-t border-zinc-200 p-3 dark:border-zinc-800">
       <ThemeSwitch />
+      <button type="button" onClick={openShortcuts} className="w-full rounded-lg px-1 text-left text-xs text-zinc-500 hover:text-zinc-800 dark:hover:text-zinc-200">
+        Keyboard shortcuts <kbd className="ml-1 rounded border border-zinc-300 px-1 font-mono dark:border-zinc-700">?</kbd>
+      </button>
       <div className="flex items-center gap-2 px-1">
         <span className="grid size-8 shrink-0 place-items-center rounded-full bg-zinc-200 text-sm font-semibold uppercase text-zinc-700 dark:bg-zinc-800 dark:text-zinc-200">
           {me.data?.email.slice(0, 1) ?? "·"}

@@ -1,5 +1,7 @@
-/** The prompt box: grows with its text, sends on Ctrl/Cmd+Enter, and shows the limit as it nears. */
+/** The prompt box: grows with its text, sends on Enter (Shift+Enter: a new line; or Ctrl/Cmd+Enter, as the
+ * reader prefers), and shows the limit as it nears. */
 import { forwardRef, useEffect, useImperativeHandle, useRef, type KeyboardEvent, type ReactNode } from "react";
+import { isSendKey, useSendKey } from "../hooks/useSendKey";
 import { SendIcon } from "./icons";
 import { Spinner } from "./ui";
 
@@ -22,13 +24,17 @@ export interface PromptBoxProps {
 }
 
 const isMac = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
-export const SEND_SHORTCUT = isMac ? "⌘ Enter" : "Ctrl Enter";
+export const MOD_KEY = isMac ? "⌘" : "Ctrl";
+export const SEND_SHORTCUT = `${MOD_KEY} Enter`;
+/** Phones' on-screen keyboards have no Shift+Enter habit: there Enter adds a line and the button sends. */
+const coarsePointer = () => typeof window !== "undefined" && typeof window.matchMedia === "function" && window.matchMedia("(pointer: coarse)").matches;
 
 export const PromptBox = forwardRef<HTMLTextAreaElement, PromptBoxProps>(function PromptBox(
   { value, onChange, onSubmit, label, placeholder, busy = false, disabled = false, sendBlocked = false, maxChars = 8000, submitLabel = "Send", toolbar, autoFocus, minRows = 3 },
   forwarded,
 ) {
   const area = useRef<HTMLTextAreaElement>(null);
+  const [sendKey] = useSendKey();
   useImperativeHandle(forwarded, () => area.current as HTMLTextAreaElement);
 
   useEffect(() => {
@@ -42,7 +48,9 @@ export const PromptBox = forwardRef<HTMLTextAreaElement, PromptBoxProps>(functio
   const canSend = value.trim().length > 0 && !tooLong && !busy && !disabled && !sendBlocked;
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    const typing = { key: event.key, shiftKey: event.shiftKey, ctrlKey: event.ctrlKey, metaKey: event.metaKey, altKey: event.altKey, isComposing: event.nativeEvent.isComposing };
+    const mode = coarsePointer() ? "mod-enter" : sendKey;
+    if (isSendKey(typing, mode)) {
       event.preventDefault();
       if (canSend) onSubmit();
     }
@@ -80,7 +88,7 @@ export const PromptBox = forwardRef<HTMLTextAreaElement, PromptBoxProps>(functio
             ? `${value.length - maxChars} characters over the limit`
             : value.length > maxChars * 0.8
               ? `${maxChars - value.length} characters left`
-              : <span className="hidden sm:inline">{SEND_SHORTCUT} to send</span>}
+              : <span className="hidden sm:inline">{sendKey === "enter" ? "Enter to send · Shift+Enter for a new line" : `${SEND_SHORTCUT} to send`}</span>}
         </span>
         <button
           type="submit"

@@ -1,5 +1,5 @@
 /** Tokens (bars) and cost (line) per day, as a small SVG: no chart library, loaded with the Usage page only. */
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import type { UsageByDay } from "../api/types";
 import { formatCompact, formatNumber, formatUsd } from "../lib/format";
 
@@ -7,6 +7,7 @@ const WIDTH = 720;
 const HEIGHT = 240;
 // The right margin holds the cost axis: sub-cent labels such as "$0.00038" need about 60 units.
 const PAD = { top: 16, right: 64, bottom: 28, left: 48 };
+const PAD_NARROW = { top: 20, right: 110, bottom: 40, left: 84 };
 
 function niceMax(value: number): number {
   if (value <= 0) return 1;
@@ -19,21 +20,41 @@ function shortDate(iso: string): string {
   return new Date(`${iso.slice(0, 10)}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
 }
 
+/** The SVG scales with its box: on a phone its 11-unit labels would render at ~5 px, so they grow there. */
+export function labelClass(narrow: boolean): string {
+  return narrow ? "text-[22px]" : "text-[11px]";
+}
+
+function useNarrow(query = "(max-width: 639px)"): boolean {
+  const [narrow, setNarrow] = useState(() => typeof window.matchMedia === "function" && window.matchMedia(query).matches);
+  useEffect(() => {
+    if (typeof window.matchMedia !== "function") return;
+    const media = window.matchMedia(query);
+    const onChange = () => setNarrow(media.matches);
+    media.addEventListener("change", onChange);
+    return () => media.removeEventListener("change", onChange);
+  }, [query]);
+  return narrow;
+}
+
 export default function UsageChart({ rows }: { rows: UsageByDay[] }) {
   const [hover, setHover] = useState<number | null>(null);
+  const narrow = useNarrow();
+  const label = labelClass(narrow);
   const titleId = useId();
-  const innerW = WIDTH - PAD.left - PAD.right;
-  const innerH = HEIGHT - PAD.top - PAD.bottom;
+  const pad = narrow ? PAD_NARROW : PAD;
+  const innerW = WIDTH - pad.left - pad.right;
+  const innerH = HEIGHT - pad.top - pad.bottom;
   const tokens = rows.map((row) => row.prompt_tokens + row.completion_tokens);
   const maxTokens = niceMax(Math.max(0, ...tokens));
   const maxCost = niceMax(Math.max(0, ...rows.map((row) => row.cost_usd)));
   const slot = innerW / Math.max(1, rows.length);
   const barW = Math.max(2, Math.min(28, slot * 0.7));
-  const x = (i: number) => PAD.left + slot * i + slot / 2;
-  const yTokens = (value: number) => PAD.top + innerH - (value / maxTokens) * innerH;
-  const yCost = (value: number) => PAD.top + innerH - (value / maxCost) * innerH;
+  const x = (i: number) => pad.left + slot * i + slot / 2;
+  const yTokens = (value: number) => pad.top + innerH - (value / maxTokens) * innerH;
+  const yCost = (value: number) => pad.top + innerH - (value / maxCost) * innerH;
   const costPath = rows.map((row, i) => `${i === 0 ? "M" : "L"}${x(i).toFixed(1)},${yCost(row.cost_usd).toFixed(1)}`).join(" ");
-  const labelEvery = Math.ceil(rows.length / 8);
+  const labelEvery = Math.ceil(rows.length / (narrow ? 4 : 8));
   const active = hover !== null ? rows[hover] : undefined;
 
   return (
@@ -43,14 +64,14 @@ export default function UsageChart({ rows }: { rows: UsageByDay[] }) {
           Tokens and cost per day over the last {rows.length} days: {formatNumber(tokens.reduce((a, b) => a + b, 0))} tokens in total.
         </title>
         {[0, 0.25, 0.5, 0.75, 1].map((fraction) => {
-          const y = PAD.top + innerH - fraction * innerH;
+          const y = pad.top + innerH - fraction * innerH;
           return (
             <g key={fraction}>
-              <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} className="stroke-zinc-200 dark:stroke-zinc-800" strokeDasharray={fraction ? "3 3" : undefined} />
-              <text x={PAD.left - 6} y={y + 4} textAnchor="end" className="fill-zinc-500 text-[11px]">
+              <line x1={pad.left} x2={WIDTH - pad.right} y1={y} y2={y} className="stroke-zinc-200 dark:stroke-zinc-800" strokeDasharray={fraction ? "3 3" : undefined} />
+              <text x={pad.left - 6} y={y + (narrow ? 8 : 4)} textAnchor="end" className={`fill-zinc-500 ${label}`}>
                 {formatCompact(maxTokens * fraction)}
               </text>
-              <text x={WIDTH - PAD.right + 6} y={y + 4} className="fill-amber-600 text-[11px] dark:fill-amber-400">
+              <text x={WIDTH - pad.right + 6} y={y + (narrow ? 8 : 4)} className={`fill-amber-600 dark:fill-amber-400 ${label}`}>
                 {formatUsd(maxCost * fraction)}
               </text>
             </g>
@@ -61,10 +82,10 @@ export default function UsageChart({ rows }: { rows: UsageByDay[] }) {
           const top = yTokens(value);
           return (
             <g key={row.date} onMouseEnter={() => setHover(i)}>
-              <rect x={x(i) - slot / 2} y={PAD.top} width={slot} height={innerH} fill="transparent" />
-              <rect x={x(i) - barW / 2} y={top} width={barW} height={PAD.top + innerH - top} rx={2} className={hover === i ? "fill-indigo-500" : "fill-indigo-400/80 dark:fill-indigo-500/70"} />
+              <rect x={x(i) - slot / 2} y={pad.top} width={slot} height={innerH} fill="transparent" />
+              <rect x={x(i) - barW / 2} y={top} width={barW} height={pad.top + innerH - top} rx={2} className={hover === i ? "fill-indigo-500" : "fill-indigo-400/80 dark:fill-indigo-500/70"} />
               {i % labelEvery === 0 ? (
-                <text x={x(i)} y={HEIGHT - 8} textAnchor="middle" className="fill-zinc-500 text-[11px]">
+                <text x={x(i)} y={HEIGHT - (narrow ? 10 : 8)} textAnchor="middle" className={`fill-zinc-500 ${label}`}>
                   {shortDate(row.date)}
                 </text>
               ) : null}

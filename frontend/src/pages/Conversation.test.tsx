@@ -146,4 +146,74 @@ describe("Conversation page", () => {
     expect(await sent.json()).toMatchObject({ content: "Add type hints", parent_id: "a1", stream: true });
     expect(await screen.findByText("Add type hints")).toBeInTheDocument();
   });
+
+  it("edits a sent prompt: a new version of it with a new answer, and a switcher between the versions", async () => {
+    const first = message({ id: "a1", parent_id: "req", content: "First answer" });
+    const stream = controllableStream();
+    let detail = conversation([request, first]);
+    const { requests } = mockApi({
+      ...base,
+      "GET /api/v1/conversations/:id": () => json(detail),
+      "POST /api/v1/conversations/:id/messages": () => stream.response(),
+    });
+    renderApp("/c/c1");
+    const asked = await screen.findByRole("article", { name: "Your request" });
+    await userEvent.click(within(asked).getByRole("button", { name: "Edit request" }));
+    const box = await screen.findByLabelText("Edit your request");
+    expect(box).toHaveValue("Parse ISO dates in Python");
+    await userEvent.clear(box);
+    await userEvent.type(box, "Parse ISO dates in Rust{Control>}{Enter}{/Control}");
+
+    act(() => stream.send("start", { conversation_id: "c1", message_id: "b1", parent_id: "req2", model_id: "m-gpt" }));
+    await waitFor(() => expect(requests.some((r) => r.method === "POST" && r.url.endsWith("/conversations/c1/messages"))).toBe(true));
+    const sent = requests.find((r) => r.method === "POST" && r.url.endsWith("/conversations/c1/messages"))!;
+    const body: Record<string, unknown> = await sent.json();
+    expect(body).toMatchObject({ content: "Parse ISO dates in Rust", edit_of: "req", stream: true });
+    expect(body).not.toHaveProperty("parent_id");
+
+    act(() => stream.send("delta", { text: "Rust answer" }));
+    expect(await screen.findByText("Rust answer")).toBeInTheDocument();
+    const edited = message({ id: "req2", role: "user", kind: "request", content: "Parse ISO dates in Rust" });
+    const answer = message({ id: "b1", parent_id: "req2", content: "Rust answer" });
+    detail = conversation([request, first, edited, answer]);
+    act(() => stream.send("done", answer));
+
+    const versions = await screen.findByRole("group", { name: "prompt versions" });
+    expect(within(versions).getByText("2/2")).toBeInTheDocument();
+    expect(screen.getByText("Parse ISO dates in Rust")).toBeInTheDocument();
+    expect(screen.queryByText("First answer")).not.toBeInTheDocument();
+    await userEvent.click(within(versions).getByRole("button", { name: "Previous prompt" }));
+    expect(await screen.findByText("First answer")).toBeInTheDocument();
+    expect(screen.getByText("Parse ISO dates in Python")).toBeInTheDocument();
+    expect(within(screen.getByRole("group", { name: "prompt versions" })).getByText("1/2")).toBeInTheDocument();
+  });
+
+  it("keeps the editor open with the text when the edit is refused", async () => {
+    const first = message({ id: "a1", parent_id: "req", content: "First answer" });
+    mockApi({
+      ...base,
+      "GET /api/v1/conversations/:id": () => json(conversation([request, first])),
+      "POST /api/v1/conversations/:id/messages": () => json({ status: 422, code: "not_a_code_request", detail: "Not code." }, 422),
+    });
+    renderApp("/c/c1");
+    await userEvent.click(await screen.findByRole("button", { name: "Edit request" }));
+    const box = await screen.findByLabelText("Edit your request");
+    await userEvent.clear(box);
+    await userEvent.type(box, "Write me a poem{Control>}{Enter}{/Control}");
+    expect(await screen.findByText("That does not look like a programming task")).toBeInTheDocument();
+    expect(screen.getByLabelText("Edit your request")).toHaveValue("Write me a poem");
+    await userEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByLabelText("Edit your request")).not.toBeInTheDocument();
+    expect(screen.queryByRole("group", { name: "prompt versions" })).not.toBeInTheDocument();
+  });
+
+  it("copies a prompt", async () => {
+    const writeText = vi.fn(() => Promise.resolve());
+    vi.stubGlobal("navigator", { ...navigator, clipboard: { writeText } });
+    vi.stubGlobal("isSecureContext", true);
+    mockApi({ ...base, "GET /api/v1/conversations/:id": () => json(conversation([request, message({ id: "a1", parent_id: "req", content: "x" })])) });
+    renderApp("/c/c1");
+    await userEvent.click(await screen.findByRole("button", { name: "Copy request" }));
+    await waitFor(() => expect(writeText).toHaveBeenCalledWith("Parse ISO dates in Python"));
+  });
 });

@@ -1,13 +1,14 @@
 /** A conversation: the request, the streamed answer, versions, feedback, stop and regenerate. */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, errorMessage } from "../api/errors";
-import { keys, useConversation, useDeleteConversation, useModels, useRenameConversation } from "../api/queries";
+import { keys, useConversation, useModels, useRenameConversation } from "../api/queries";
 import type { Conversation as ConversationData, Message, Model } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
 import { ErrorBoundary } from "../components/ErrorBoundary";
+import { JumpToLatest } from "../components/JumpToLatest";
 import { Markdown } from "../components/Markdown";
-import { PromptBox } from "../components/PromptBox";
+import { PromptBox, SEND_SHORTCUT } from "../components/PromptBox";
 import {
   CheckIcon,
   ChevronLeftIcon,
@@ -20,6 +21,7 @@ import {
 } from "../components/icons";
 import { Alert, Button, Skeleton, Spinner, inputClass } from "../components/ui";
 import { copyText } from "../lib/clipboard";
+import { useDraft } from "../lib/drafts";
 import { formatNumber, formatUsd, plural, timeAgo } from "../lib/format";
 import {
   attachGeneration,
@@ -34,6 +36,9 @@ import { languageLabel } from "../lib/languages";
 import { adviceFor, type ErrorAdvice } from "../lib/problems";
 import { queryClient } from "../lib/queryClient";
 import { chooseMessage, visiblePath, type PathStep } from "../lib/tree";
+import { useFollowBottom } from "../hooks/useFollowBottom";
+import { announceGeneration, useGenerationBroadcast } from "../hooks/useGenerationBroadcast";
+import { useUndoableDeleteConversation } from "../hooks/useUndoableDelete";
 
 const RUNNING: Message["status"][] = ["pending", "streaming"];
 
@@ -77,7 +82,8 @@ function ThreadSkeleton() {
 
 function Thread({ conversation, models }: { conversation: ConversationData; models: Model[] }) {
   const [chosen, setChosen] = useState<Record<string, string>>({});
-  const [feedback, setFeedback] = useState("");
+  // Unsent feedback survives reloads and a new sign-in (lib/drafts.ts); setFeedback("") after sending clears it.
+  const [feedback, setFeedback] = useDraft(`conversation:${conversation.id}`);
   const [modelId, setModelId] = useState<string | null>(conversation.model_id);
   const [sending, setSending] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
@@ -85,7 +91,16 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
   const last = path.at(-1)?.message;
   const running = conversation.messages.find((message) => RUNNING.includes(message.status));
   const bottom = useRef<HTMLDivElement>(null);
-  const follow = useFollowBottom(bottom);
+  const root = useRef<HTMLDivElement>(null);
+  const composer = useRef<HTMLTextAreaElement>(null);
+  const follow = useFollowBottom(root);
+  useComposerFocusAfterAnswer(Boolean(running), composer);
+
+  // A generation started in another tab: fetch the conversation, and the effect below re-attaches to it.
+  const onOtherTab = useCallback(() => {
+    void queryClient.invalidateQueries({ queryKey: keys.conversation(conversation.id) });
+  }, [conversation.id]);
+  useGenerationBroadcast(conversation.id, onOtherTab);
 
   // Re-attach to a generation that runs on the server (after a reload or from another tab).
   useEffect(() => {
@@ -125,9 +140,33 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
             placeholderMessage({ id: start.message_id, conversation_id: conversation.id, role: "assistant", parent_id: start.parent_id, model_id: start.model_id }),
           );
           show(start.message_id);
+          announceGeneration(conversation.id, start.message_id);
         },
       ),
     );
+  }
+
+  /** A new version of a sent prompt (a sibling of it) and a new answer under it; true once it started. */
+  async function editPrompt(original: Message, content: string): Promise<boolean> {
+    let started = false;
+    await run(() =>
+      startGeneration(
+        `/api/v1/conversations/${conversation.id}/messages`,
+        { content, edit_of: original.id, ...(modelId ? { model_id: modelId } : {}) },
+        (start) => {
+          started = true;
+          const userId = start.parent_id ?? `${start.message_id}-edit`;
+          upsertMessage(conversation.id, placeholderMessage({ id: userId, conversation_id: conversation.id, role: "user", kind: original.kind, parent_id: original.parent_id, content }));
+          upsertMessage(
+            conversation.id,
+            placeholderMessage({ id: start.message_id, conversation_id: conversation.id, role: "assistant", parent_id: userId, model_id: start.model_id }),
+          );
+          show(start.message_id);
+          announceGeneration(conversation.id, start.message_id);
+        },
+      ),
+    );
+    return started;
   }
 
   function sendFeedback() {
@@ -147,6 +186,7 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
               placeholderMessage({ id: start.message_id, conversation_id: conversation.id, role: "assistant", parent_id: userId, model_id: start.model_id }),
             );
             show(start.message_id);
+            announceGeneration(conversation.id, start.message_id);
             setFeedback("");
           },
         );
@@ -157,7 +197,7 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
   }
 
   return (
-    <div className="flex min-h-full flex-col">
+    <div ref={root} className="flex min-h-full flex-col">
       <ThreadHeader conversation={conversation} models={models} />
       <ol className="mx-auto w-full max-w-3xl flex-1 space-y-6 px-4 pb-6 pt-2 sm:px-6" aria-label="Messages">
         {path.map((step) => (
@@ -165,7 +205,7 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
             {/* One message that fails to render must not take the thread down with it. */}
             <ErrorBoundary raw={step.message.content} resetKey={step.message}>
               {step.message.role === "user" ? (
-                <UserMessage step={step} onSwitch={show} />
+                <UserMessage step={step} onSwitch={show} onEdit={editPrompt} busy={Boolean(running)} />
               ) : (
                 <AssistantMessage
                   step={step}
@@ -173,7 +213,6 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
                   isLast={step.message.id === last?.id}
                   onSwitch={show}
                   onRegenerate={regenerate}
-                  onStop={(message) => void run(() => stopGeneration(conversation.id, message.id))}
                   busy={Boolean(running)}
                 />
               )}
@@ -183,6 +222,7 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
         <div ref={bottom} aria-hidden="true" />
       </ol>
       <div className="sticky bottom-0 border-t border-zinc-200/70 bg-white/90 px-4 pb-4 pt-3 backdrop-blur sm:px-6 dark:border-zinc-800/70 dark:bg-zinc-950/90">
+        <JumpToLatest visible={!follow.following} onJump={follow.jump} />
         <div className="mx-auto max-w-3xl">
           {actionError ? <ActionError error={actionError} onDismiss={() => setActionError(null)} /> : null}
           {running ? (
@@ -193,6 +233,7 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
             </div>
           ) : null}
           <PromptBox
+            ref={composer}
             label="Feedback on the answer"
             value={feedback}
             onChange={setFeedback}
@@ -210,33 +251,17 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
   );
 }
 
-/** Keeps the newest text in view while streaming, unless the user scrolled up to read. */
-function useFollowBottom(bottom: React.RefObject<HTMLDivElement | null>) {
-  const stuck = useRef(true);
+/** After an answer finishes, the composer gets the focus back (unless the reader is busy in another field). */
+function useComposerFocusAfterAnswer(running: boolean, composer: React.RefObject<HTMLTextAreaElement | null>) {
+  const wasRunning = useRef(running);
   useEffect(() => {
-    const scroller = document.getElementById("main");
-    if (!scroller) return;
-    const onScroll = () => {
-      stuck.current = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
-    };
-    scroller.addEventListener("scroll", onScroll, { passive: true });
-    return () => scroller.removeEventListener("scroll", onScroll);
-  }, []);
-  useLayoutEffect(() => {
-    const element = bottom.current;
-    if (!element || typeof ResizeObserver === "undefined") return;
-    const observer = new ResizeObserver(() => {
-      if (stuck.current) element.scrollIntoView({ block: "end" });
-    });
-    const list = element.parentElement;
-    if (list) observer.observe(list);
-    return () => observer.disconnect();
-  }, [bottom]);
-  return {
-    stick: () => {
-      stuck.current = true;
-    },
-  };
+    const finished = wasRunning.current && !running;
+    wasRunning.current = running;
+    if (!finished) return;
+    const active = document.activeElement;
+    const elsewhere = active instanceof HTMLElement && active !== composer.current && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName) || active.isContentEditable);
+    if (!elsewhere && !document.querySelector("dialog[open]")) composer.current?.focus({ preventScroll: true });
+  }, [running, composer]);
 }
 
 function ThreadHeader({ conversation, models }: { conversation: ConversationData; models: Model[] }) {
@@ -244,7 +269,7 @@ function ThreadHeader({ conversation, models }: { conversation: ConversationData
   const [title, setTitle] = useState(conversation.title);
   const [confirming, setConfirming] = useState(false);
   const rename = useRenameConversation(conversation.id);
-  const remove = useDeleteConversation();
+  const removeLater = useUndoableDeleteConversation();
   const navigate = useNavigate();
   const model = models.find((item) => item.id === conversation.model_id);
 
@@ -293,13 +318,17 @@ function ThreadHeader({ conversation, models }: { conversation: ConversationData
         open={confirming}
         title="Delete this conversation?"
         confirmLabel="Delete"
-        busy={remove.isPending}
         onCancel={() => setConfirming(false)}
-        onConfirm={() => remove.mutate(conversation.id, { onSuccess: () => navigate("/", { replace: true }) })}
+        onConfirm={() => {
+          // The DELETE waits for the Undo toast to expire.
+          setConfirming(false);
+          removeLater(conversation);
+          void navigate("/", { replace: true });
+        }}
         message={
           <p>
-            <strong>This deletes {plural(conversation.messages.length, "message")}</strong> and their snippets, for good.
-            {remove.isError ? <span className="mt-2 block text-red-600">{errorMessage(remove.error)}</span> : null}
+            <strong>This deletes {plural(conversation.messages.length, "message")}</strong> and their snippets. You can undo it
+            for a few seconds.
           </p>
         }
       />
@@ -326,15 +355,106 @@ function VersionSwitcher({ step, onSwitch, noun }: { step: PathStep; onSwitch: (
   );
 }
 
-function UserMessage({ step, onSwitch }: { step: PathStep; onSwitch: (id: string) => void }) {
+interface UserMessageProps {
+  step: PathStep;
+  onSwitch: (id: string) => void;
+  /** Send a new version of this prompt; resolves true once its answer has started. */
+  onEdit: (message: Message, content: string) => Promise<boolean>;
+  busy: boolean;
+}
+
+function UserMessage({ step, onSwitch, onEdit, busy }: UserMessageProps) {
+  const { message } = step;
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(message.content);
+  const [saving, setSaving] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const noun = message.kind === "feedback" ? "feedback" : "request";
+
+  async function save() {
+    const content = draft.trim();
+    if (!content || content === message.content.trim()) {
+      setEditing(false);
+      return;
+    }
+    setSaving(true);
+    try {
+      if (await onEdit(message, content)) setEditing(false);
+    } finally {
+      setSaving(false);
+    }
+  }
+
   return (
-    <div className="flex flex-col items-end gap-1">
-      <span className="sr-only">{step.message.kind === "feedback" ? "Your feedback" : "Your request"}</span>
-      <div className="max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-indigo-600 px-4 py-2.5 text-[15px] leading-relaxed text-white shadow-sm">
-        {step.message.content}
+    <article aria-label={noun === "feedback" ? "Your feedback" : "Your request"} className="group flex flex-col items-end gap-1">
+      {editing ? (
+        // Not a second PromptBox: that one's element ids are the composer's, and must stay unique.
+        <form
+          className="w-full max-w-[85%] rounded-2xl border border-zinc-300 bg-white shadow-sm focus-within:border-indigo-500 focus-within:ring-2 focus-within:ring-indigo-500/25 dark:border-zinc-700 dark:bg-zinc-900"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void save();
+          }}
+        >
+          <textarea
+            aria-label={`Edit your ${noun}`}
+            value={draft}
+            rows={Math.min(Math.max(draft.split("\n").length, 2), 12)}
+            maxLength={8000}
+            autoFocus
+            onChange={(event) => setDraft(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === "Escape") setEditing(false);
+              if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+                event.preventDefault();
+                if (!busy) void save();
+              }
+            }}
+            className="block w-full resize-y rounded-t-2xl bg-transparent px-4 pt-3 text-[15px] leading-relaxed focus:outline-none"
+          />
+          <div className="flex items-center justify-end gap-2 px-3 pb-3 pt-1">
+            <span className="mr-auto hidden text-xs text-zinc-500 sm:inline">{SEND_SHORTCUT} to send · Esc to cancel</span>
+            <Button size="sm" variant="ghost" onClick={() => setEditing(false)}>
+              Cancel
+            </Button>
+            <Button type="submit" size="sm" variant="primary" busy={saving} disabled={busy || !draft.trim()}>
+              Send edit
+            </Button>
+          </div>
+        </form>
+      ) : (
+        <div className="max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-indigo-600 px-4 py-2.5 text-[15px] leading-relaxed text-white shadow-sm">
+          {message.content}
+        </div>
+      )}
+      <div className="flex min-h-8 flex-wrap items-center justify-end gap-1 text-xs text-zinc-500">
+        <VersionSwitcher step={step} onSwitch={onSwitch} noun="prompt" />
+        {editing ? null : (
+          <>
+            <Button
+              size="sm"
+              variant="ghost"
+              onClick={() => copyText(message.content).then(() => { setCopied(true); setTimeout(() => setCopied(false), 1500); })}
+              aria-label={`Copy ${noun}`}
+            >
+              {copied ? <CheckIcon /> : <CopyIcon />} {copied ? "Copied" : "Copy"}
+            </Button>
+            <Button
+              size="sm"
+              variant="ghost"
+              disabled={busy}
+              onClick={() => {
+                setDraft(message.content);
+                setEditing(true);
+              }}
+              aria-label={`Edit ${noun}`}
+            >
+              <EditIcon /> Edit
+            </Button>
+          </>
+        )}
       </div>
-      <VersionSwitcher step={step} onSwitch={onSwitch} noun="message" />
-    </div>
+    </article>
   );
 }
 
@@ -345,10 +465,9 @@ interface AssistantMessageProps {
   busy: boolean;
   onSwitch: (id: string) => void;
   onRegenerate: (message: Message) => void;
-  onStop: (message: Message) => void;
 }
 
-function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, onStop }: AssistantMessageProps) {
+function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }: AssistantMessageProps) {
   const { message } = step;
   const live = useLiveGeneration(message.id);
   const streaming = Boolean(live) || RUNNING.includes(message.status);
@@ -356,6 +475,8 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, 
   const model = models.find((item) => item.id === message.model_id);
   const [copied, setCopied] = useState(false);
   const waiting = streaming && text.length === 0;
+  // One Regenerate per answer: the error's own button when it offers one, else the one in the actions row.
+  const outcomeRetries = !streaming && outcomeOffersRetry(message, model);
 
   return (
     <article aria-label="Answer" aria-busy={streaming} className="group">
@@ -377,11 +498,8 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, 
       {!streaming ? <MessageOutcome message={message} model={model} onRegenerate={() => onRegenerate(message)} /> : null}
       <div className="mt-2 flex min-h-8 flex-wrap items-center gap-1 text-xs text-zinc-500">
         <VersionSwitcher step={step} onSwitch={onSwitch} noun="answer" />
-        {streaming ? (
-          <Button size="sm" variant="ghost" onClick={() => onStop(message)}>
-            <StopIcon /> Stop
-          </Button>
-        ) : (
+        {/* Stop lives once, above the composer, where it stays in reach while the answer scrolls. */}
+        {streaming ? null : (
           <>
             <Button
               size="sm"
@@ -392,7 +510,7 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, 
             >
               {copied ? <CheckIcon /> : <CopyIcon />} {copied ? "Copied" : "Copy"}
             </Button>
-            {isLast || step.siblings.length > 1 ? (
+            {(isLast || step.siblings.length > 1) && !outcomeRetries ? (
               <Button size="sm" variant="ghost" disabled={busy} onClick={() => onRegenerate(message)}>
                 <RefreshIcon /> Regenerate
               </Button>
@@ -411,6 +529,12 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate, 
       </div>
     </article>
   );
+}
+
+function outcomeOffersRetry(message: Message, model: Model | undefined): boolean {
+  const code = message.error?.code ?? (message.status === "interrupted" ? "interrupted" : null);
+  if (message.status === "cancelled" || !code || message.status === "complete") return false;
+  return adviceFor(code, message.error?.detail, null, model).retry;
 }
 
 function MessageOutcome({ message, model, onRegenerate }: { message: Message; model: Model | undefined; onRegenerate: () => void }) {

@@ -89,4 +89,35 @@ describe("Home", () => {
     expect(screen.getByRole("button", { name: "Copy __proto__ code" })).toBeInTheDocument();
     expect(screen.queryByText(/could not be displayed/)).toBeNull();
   });
+
+  it("deletes a snippet after asking, and names its file as the API does", async () => {
+    const base = { conversation_id: "c1", message_id: "a1", language: "python", created_at: "2025-01-01T00:00:00Z" };
+    let items = [
+      { ...base, id: "s1", code: "def add_numbers(a, b):\n    return a + b", title: "def add_numbers(...)", filename: "add_numbers.py" },
+      { ...base, id: "s2", code: "print(1)", title: "print(1)", filename: "print_1.py" },
+    ];
+    const { requests } = mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/conversations": () => json(page([])),
+      "GET /api/v1/snippets": () => json(page(items)),
+      "DELETE /api/v1/snippets/:id": (_request, params) => {
+        items = items.filter((item) => item.id !== params.id);
+        return noContent();
+      },
+    });
+    renderApp("/?tab=snippets");
+    const main = await screen.findByRole("main");
+    expect(await within(main).findByRole("button", { name: "Download as add_numbers.py" })).toBeInTheDocument();
+
+    await userEvent.click(within(main).getByRole("button", { name: "Delete snippet “def add_numbers(...)”" }));
+    const dialog = await screen.findByRole("dialog");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    expect(requests.some((r) => r.method === "DELETE")).toBe(false);
+
+    await userEvent.click(within(main).getByRole("button", { name: "Delete snippet “def add_numbers(...)”" }));
+    await userEvent.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Delete" }));
+    await waitFor(() => expect(requests.some((r) => r.method === "DELETE" && r.url.endsWith("/snippets/s1"))).toBe(true));
+    await waitFor(() => expect(within(main).queryByText("def add_numbers(...)")).not.toBeInTheDocument());
+    expect(within(main).getByText("print(1)", { selector: "a" })).toBeInTheDocument();
+  });
 });

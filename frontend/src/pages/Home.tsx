@@ -1,9 +1,11 @@
 /** Home: the user's conversations and snippets, newest first, searchable as they type. */
+import { type InfiniteData, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
+import { api, unwrap } from "../api/client";
 import { errorMessage } from "../api/errors";
-import { fetchConversation, useConversations, useDeleteConversation, useSnippets } from "../api/queries";
-import type { ConversationSummary, Snippet } from "../api/types";
+import { fetchConversation, useConversations, useSnippets } from "../api/queries";
+import type { ConversationSummary, Page, Snippet } from "../api/types";
 import { CodeBlock } from "../components/CodeBlock";
 import { ConfirmDialog } from "../components/Dialog";
 import { ErrorBoundary } from "../components/ErrorBoundary";
@@ -11,6 +13,7 @@ import { CodeIcon, PlusIcon, SearchIcon, TrashIcon } from "../components/icons";
 import { Alert, Badge, Button, EmptyState, Skeleton, inputClass } from "../components/ui";
 import { useDebounced } from "../hooks/useDebounced";
 import { useInfiniteScroll } from "../hooks/useInfiniteScroll";
+import { useUndoableDeleteConversation } from "../hooks/useUndoableDelete";
 import { plural, timeAgo } from "../lib/format";
 import { LANGUAGES, languageLabel } from "../lib/languages";
 
@@ -127,14 +130,13 @@ function ListSkeleton() {
 function ConversationList({ q }: { q: string }) {
   const conversations = useConversations(q);
   const [deleting, setDeleting] = useState<{ conversation: ConversationSummary; messages: number | null } | null>(null);
-  const remove = useDeleteConversation();
+  const deleteWithUndo = useUndoableDeleteConversation();
   const sentinel = useInfiniteScroll<HTMLDivElement>(
     () => conversations.hasNextPage && !conversations.isFetchingNextPage && void conversations.fetchNextPage(),
     Boolean(conversations.hasNextPage),
   );
 
   async function askDelete(conversation: ConversationSummary) {
-    remove.reset();
     setDeleting({ conversation, messages: conversation.message_count ?? null });
     if (conversation.message_count === undefined) {
       try {
@@ -218,20 +220,19 @@ function ConversationList({ q }: { q: string }) {
         open={deleting !== null}
         title="Delete this conversation?"
         confirmLabel="Delete"
-        busy={remove.isPending}
         onCancel={() => setDeleting(null)}
-        onConfirm={() =>
-          deleting &&
-          remove.mutate(deleting.conversation.id, { onSuccess: () => setDeleting(null) })
-        }
+        onConfirm={() => {
+          if (!deleting) return;
+          deleteWithUndo(deleting.conversation);
+          setDeleting(null);
+        }}
         message={
           <>
             <p>
-              “{deleting?.conversation.title || "Untitled"}” will be removed for good:{" "}
+              “{deleting?.conversation.title || "Untitled"}” will be removed (you can undo it for a few seconds):{" "}
               <strong>this deletes {count === null || count === undefined ? "all its" : plural(count, "message")}</strong>
               {" "}and the snippets made from them.
             </p>
-            {remove.isError ? <p className="mt-2 text-red-600 dark:text-red-400">{errorMessage(remove.error)}</p> : null}
           </>
         }
       />
@@ -251,8 +252,25 @@ function LoadMore({ sentinel, hasMore, loading, onClick }: { sentinel: React.Ref
   );
 }
 
+function useDeleteSnippet() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/snippets/{snippet_id}", { params: { path: { snippet_id: id } } })),
+    onSuccess: (_data, id) => {
+      // Gone from every cached page at once; the refetch then fills the pages up again.
+      client.setQueriesData<InfiniteData<Page<Snippet>>>({ queryKey: ["snippets"] }, (old) =>
+        old ? { ...old, pages: old.pages.map((page) => ({ ...page, items: page.items.filter((item) => item.id !== id) })) } : old,
+      );
+      void client.invalidateQueries({ queryKey: ["snippets"] });
+      void client.invalidateQueries({ queryKey: ["conversations"] }); // a preview may have shown it
+    },
+  });
+}
+
 function SnippetList({ q, language }: { q: string; language: string }) {
   const snippets = useSnippets(q, language);
+  const [deleting, setDeleting] = useState<Snippet | null>(null);
+  const remove = useDeleteSnippet();
   const sentinel = useInfiniteScroll<HTMLDivElement>(
     () => snippets.hasNextPage && !snippets.isFetchingNextPage && void snippets.fetchNextPage(),
     Boolean(snippets.hasNextPage),
@@ -276,17 +294,44 @@ function SnippetList({ q, language }: { q: string; language: string }) {
           <li key={snippet.id} className="min-w-0 rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900/50">
             {/* A snippet is stored model output: one that fails to render must not take the list down. */}
             <ErrorBoundary raw={snippet.code} noun="snippet" resetKey={snippet}>
-              <SnippetCard snippet={snippet} />
+              <SnippetCard
+                snippet={snippet}
+                onDelete={() => {
+                  remove.reset();
+                  setDeleting(snippet);
+                }}
+              />
             </ErrorBoundary>
           </li>
         ))}
       </ul>
       <LoadMore sentinel={sentinel} hasMore={Boolean(snippets.hasNextPage)} loading={snippets.isFetchingNextPage} onClick={() => void snippets.fetchNextPage()} />
+      <ConfirmDialog
+        open={deleting !== null}
+        title="Delete this snippet?"
+        confirmLabel="Delete"
+        busy={remove.isPending}
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
+        message={
+          <>
+            <p>
+              “{deleting ? snippetName(deleting) : ""}” will be removed from your snippets and from search. The answer it came
+              from keeps its code.
+            </p>
+            {remove.isError ? <p className="mt-2 text-red-600 dark:text-red-400">{errorMessage(remove.error)}</p> : null}
+          </>
+        }
+      />
     </>
   );
 }
 
-function SnippetCard({ snippet }: { snippet: Snippet }) {
+function snippetName(snippet: Snippet): string {
+  return snippet.title || snippet.filename || "Untitled snippet";
+}
+
+function SnippetCard({ snippet, onDelete }: { snippet: Snippet; onDelete: () => void }) {
   return (
     <>
       <div className="flex items-start justify-between gap-2">
@@ -296,9 +341,20 @@ function SnippetCard({ snippet }: { snippet: Snippet }) {
           </Link>
           <p className="mt-0.5 text-xs text-zinc-500">{timeAgo(snippet.created_at)}</p>
         </div>
-        <Badge tone="indigo">{languageLabel(snippet.language)}</Badge>
+        <div className="flex shrink-0 items-center gap-1">
+          <Badge tone="indigo">{languageLabel(snippet.language)}</Badge>
+          <button
+            type="button"
+            onClick={onDelete}
+            className="rounded-lg p-1.5 text-zinc-500 hover:bg-red-50 hover:text-red-600 dark:hover:bg-red-950/50"
+            aria-label={`Delete snippet “${snippetName(snippet)}”`}
+          >
+            <TrashIcon />
+          </button>
+        </div>
       </div>
-      <CodeBlock code={snippet.code} language={snippet.language} title={snippet.title} compact />
+      {/* The API's file name (the raw download's), so the SPA and the API name the file alike. */}
+      <CodeBlock code={snippet.code} language={snippet.language} title={snippet.filename || snippet.title} compact />
     </>
   );
 }

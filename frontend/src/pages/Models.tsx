@@ -1,5 +1,7 @@
 /** Models: the system's and the user's own, their status, and registering vLLM / OpenAI-compatible / LoRA models. */
 import { useId, useState, type FormEvent } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { api, unwrap } from "../api/client";
 import { ApiError, errorMessage } from "../api/errors";
 import { useCheckModel, useCreateModel, useDeleteModel, useMe, useModels, useUpdateModel } from "../api/queries";
 import type { Model, ModelCheck, ModelCreate, ModelUpdate, Provider } from "../api/types";
@@ -263,6 +265,25 @@ export function updateBody(state: FormState): ModelUpdate {
   return body;
 }
 
+/** Which servers this model may use: the server-wide setting for users' own models, anything for system models. */
+function HostPolicyNote({ system }: { system: boolean }) {
+  const policy = useQuery({
+    queryKey: ["models", "host-policy"],
+    queryFn: () => unwrap(api.GET("/api/v1/models/host-policy")),
+    staleTime: 5 * 60_000,
+  });
+  if (!policy.data) return null;
+  if (system) return <span data-testid="host-policy">As a system model it may run on localhost or a private network (a local vLLM or Ollama).</span>;
+  return policy.data.user_private_hosts ? (
+    <span data-testid="host-policy">This server allows your models on localhost and private networks.</span>
+  ) : (
+    <span data-testid="host-policy">
+      Public addresses only: localhost and private networks are refused for your own models
+      {policy.data.system_private_hosts ? " (an administrator can add a local server as a system model)" : ""}.
+    </span>
+  );
+}
+
 function ModelForm({ model, onDone, isAdmin }: { model: Model | null; onDone: () => void; isAdmin: boolean }) {
   const [state, setState] = useState(() => initialState(model));
   const create = useCreateModel();
@@ -315,7 +336,7 @@ function ModelForm({ model, onDone, isAdmin }: { model: Model | null; onDone: ()
           value={state.base_url}
           onChange={(e) => set("base_url", e.target.value)}
           placeholder="https://vllm.example.com/v1"
-          hint="Include the API version, as the OpenAI SDK expects: …/v1"
+          hint={<>Include the API version, as the OpenAI SDK expects: …/v1. <HostPolicyNote system={state.system} /></>}
           error={hostError}
           spellCheck={false}
         />

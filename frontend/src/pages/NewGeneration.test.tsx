@@ -83,4 +83,49 @@ describe("New generation", () => {
     await userEvent.click(screen.getByRole("button", { name: "Generate" }));
     expect(await screen.findByText(/Try again in 30 seconds/)).toBeInTheDocument();
   });
+
+  it("shows first steps instead of the composer when no model is usable", async () => {
+    mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/models": () => json(page([model({ usable: false, is_default: false }), model({ id: "m-2", name: "GPT-4.1 mini", usable: false, is_default: false })])),
+      "GET /api/v1/conversations": () => json(page([])),
+    });
+    renderApp("/new");
+    expect(await screen.findByText("First steps: give Codesmith a model")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Add your OpenAI key" })).toHaveAttribute("href", "/settings");
+    expect(screen.getByRole("link", { name: "Register a model server" })).toHaveAttribute("href", "/models");
+    expect(screen.queryByLabelText("Describe the code you need")).not.toBeInTheDocument();
+  });
+
+  it("preselects the server's default for this user, never an unusable model", async () => {
+    mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/models": () =>
+        json(page([model({ usable: false, is_default: false }), model({ id: "m-own", name: "My server", provider: "openai_compatible", owner: "user", is_default: true })])),
+      "GET /api/v1/conversations": () => json(page([])),
+    });
+    renderApp("/new");
+    expect(await screen.findByRole("button", { name: /Model My server/ })).toBeInTheDocument();
+  });
+
+  it("keeps the unsent prompt across a reload, and forgets it once sent", async () => {
+    const stream = controllableStream();
+    mockApi({
+      "GET /api/v1/users/me": () => json(user),
+      "GET /api/v1/models": () => json(page(models)),
+      "GET /api/v1/conversations": () => json(page([])),
+      "POST /api/v1/conversations": () => stream.response(),
+      "GET /api/v1/conversations/:id": () => json(conversation([message({ id: "r", role: "user", content: "Sort a list" })], { id: "c7" })),
+    });
+    const first = renderApp("/new");
+    await userEvent.type(await screen.findByLabelText("Describe the code you need"), "Sort a list");
+    first.unmount();
+    renderApp("/new");
+    const box = await screen.findByLabelText("Describe the code you need");
+    expect(box).toHaveValue("Sort a list");
+    await userEvent.click(screen.getByRole("button", { name: "Generate" }));
+    act(() => stream.send("start", { conversation_id: "c7", message_id: "a", parent_id: "r", model_id: "m-gpt" }));
+    await waitFor(() => expect(currentLocation).toBe("/c/c7"));
+    expect(localStorage.getItem("codesmith.draft:new")).toBeNull();
+  });
 });

@@ -10,10 +10,12 @@ import { Alert, EmptyState, Skeleton, inputClass } from "../components/ui";
 import { CpuIcon } from "../components/icons";
 import { placeholderMessage, startGeneration } from "../lib/generations";
 import { LANGUAGES } from "../lib/languages";
+import { useDraft } from "../lib/drafts";
 import { adviceFor } from "../lib/problems";
 import { queryClient } from "../lib/queryClient";
 
-const LAST_MODEL_KEY = "codesmith.lastModel";
+/** The draft's place in localStorage (lib/drafts.ts). */
+export const NEW_DRAFT = "new";
 
 const EXAMPLES: { title: string; prompt: string; language: string }[] = [
   {
@@ -40,19 +42,16 @@ const EXAMPLES: { title: string; prompt: string; language: string }[] = [
   },
 ];
 
+/**
+ * The model to preselect: the server's default for this user (the last one used while usable), else the
+ * first usable one that answered its check, else the first usable one; never one the user cannot call.
+ */
 export function defaultModelId(models: Model[]): string | null {
-  let remembered: string | null = null;
-  try {
-    remembered = localStorage.getItem(LAST_MODEL_KEY);
-  } catch {
-    remembered = null;
-  }
-  const usable = (model: Model) => model.status !== "unreachable" && model.status !== "unauthorized";
+  const usable = models.filter((model) => model.usable);
   return (
-    models.find((model) => model.id === remembered)?.id ??
-    models.find((model) => model.is_default && usable(model))?.id ??
-    models.find((model) => model.status === "ok")?.id ??
-    models[0]?.id ??
+    usable.find((model) => model.is_default)?.id ??
+    usable.find((model) => model.status === "ok")?.id ??
+    usable[0]?.id ??
     null
   );
 }
@@ -63,7 +62,7 @@ export default function NewGeneration() {
   const navigate = useNavigate();
   const [modelId, setModelId] = useState<string | null>(null);
   const [language, setLanguage] = useState("");
-  const [prompt, setPrompt] = useState("");
+  const [prompt, setPrompt, clearPrompt] = useDraft(NEW_DRAFT);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
@@ -74,13 +73,9 @@ export default function NewGeneration() {
   const firstTime = conversations.data?.pages[0]?.items.length === 0;
   const selected = models.data?.find((model) => model.id === modelId);
 
+  // The server remembers the model of each generation: the next visit preselects it.
   function chooseModel(id: string) {
     setModelId(id);
-    try {
-      localStorage.setItem(LAST_MODEL_KEY, id);
-    } catch {
-      // remembered for this page only
-    }
   }
 
   async function send() {
@@ -107,6 +102,9 @@ export default function NewGeneration() {
             ],
           };
           queryClient.setQueryData(keys.conversation(start.conversation_id), seeded);
+          clearPrompt();
+          // The model just used is now this user's default.
+          void queryClient.invalidateQueries({ queryKey: keys.models });
           void queryClient.invalidateQueries({ queryKey: keys.conversation(start.conversation_id) });
           void queryClient.invalidateQueries({ queryKey: ["conversations"] });
           navigate(`/c/${start.conversation_id}`);
@@ -118,24 +116,26 @@ export default function NewGeneration() {
     }
   }
 
-  if (models.isSuccess && models.data.length === 0) {
+  if (models.isSuccess && !models.data.some((model) => model.usable)) {
     return (
       <div className="mx-auto max-w-3xl px-4 py-10 sm:px-6">
         <EmptyState
           icon={<CpuIcon />}
-          title="No model to generate with yet"
+          title="First steps: give Codesmith a model"
           action={
             <div className="flex flex-wrap justify-center gap-2">
               <Link to="/settings" className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500">
                 Add your OpenAI key
               </Link>
               <Link to="/models" className="rounded-lg border border-zinc-300 px-4 py-2 text-sm font-medium hover:bg-zinc-50 dark:border-zinc-700 dark:hover:bg-zinc-800">
-                Register a model
+                Register a model server
               </Link>
             </div>
           }
         >
-          Add an OpenAI key, or register your own vLLM or OpenAI-compatible server.
+          None of the models here can be used yet. Add your OpenAI API key in Settings, or register a model server
+          (vLLM, Ollama or any OpenAI-compatible endpoint) on the Models page.
+          {prompt ? " Your draft is kept until you come back." : null}
         </EmptyState>
       </div>
     );
@@ -150,7 +150,7 @@ export default function NewGeneration() {
         Describe it in plain language: inputs, outputs, edge cases. You can refine the answer with feedback afterwards.
       </p>
 
-      <div className="mt-6 grid gap-4 sm:grid-cols-[1fr_12rem]">
+      <div className="mt-6 grid gap-4 sm:grid-cols-[1fr_15rem]">
         {models.isPending ? (
           <div>
             <Skeleton className="mb-1.5 h-4 w-12" />

@@ -66,10 +66,19 @@ export default function SignUp() {
           onChange={(e) => setEmail(e.target.value)}
           error={
             emailTaken
-              ? "An account with this email already exists. Sign in instead."
+              ? "An account with this email already exists."
               : apiError?.fieldError("email")
+                ? "Enter a valid email address, like name@example.com."
+                : undefined
           }
         />
+        {emailTaken ? (
+          <p className="-mt-2 text-xs">
+            <Link to={`/sign-in${params.get("next") ? `?next=${encodeURIComponent(params.get("next") ?? "")}` : ""}`} className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+              Sign in instead
+            </Link>
+          </p>
+        ) : null}
         <Field
           label="Password"
           type="password"

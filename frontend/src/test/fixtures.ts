@@ -6,6 +6,7 @@ export const user: User = {
   is_admin: false,
   has_openai_key: true,
   openai_key_hint: "sk-…abcd",
+  openai_key_verified: true,
   created_at: "2025-01-01T00:00:00Z",
 };
 
@@ -21,6 +22,7 @@ export function model(fields: Partial<Model> = {}): Model {
     output_cost_per_mtok: 0.6,
     owner: "system",
     is_default: true,
+    usable: true,
     has_api_key: false,
     lora_adapter: null,
     status: "ok",
