@@ -27,6 +27,8 @@ test("signing up with an email that is taken says so", async ({ page, account })
   await page.getByLabel("Email").fill(account.email.toUpperCase());
   await page.getByLabel("Password").fill("another good password");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByText("An account with this email already exists. Sign in instead.")).toBeVisible();
+  await expect(page.getByText("An account with this email already exists.")).toBeVisible();
   await expect(page).toHaveURL(/\/sign-up$/);
+  await page.getByRole("link", { name: "Sign in instead" }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
 });

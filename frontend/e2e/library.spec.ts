@@ -113,8 +113,9 @@ test("deleting a conversation says how many messages go, then removes it", async
   await dialog.getByRole("button", { name: "Delete", exact: true }).click();
   await expect(dialog).toBeHidden();
   await expect(titles).toHaveCount(2);
-  await expect(page.getByText("Write a Go program that walks a directory tree")).toHaveCount(0);
+  await expect(page.getByRole("tabpanel").getByText("Write a Go program that walks a directory tree")).toHaveCount(0);
   // The delete waits out its Undo toast, then reaches the server.
+  await expect(page.getByRole("status")).toContainText("Deleted “Write a Go program");
   await expect(page.getByRole("button", { name: "Undo" })).toBeVisible();
   const status = async () =>
     (await page.request.get(`/api/v1/conversations/${go.id}`, { headers: { Authorization: `Bearer ${api.account.token}` } })).status();

@@ -21,7 +21,7 @@ test("a user registers an OpenAI-compatible server, checks it, and generates wit
 
   const own = page.getByRole("region", { name: "Your models" });
   const row = own.getByRole("listitem").filter({ hasText: "Fake coder" });
-  await expect(row).toContainText("Not checked");
+  await expect(row).toContainText("Available"); // checked when saved
   await expect(row).toContainText("OpenAI-compatible");
   await expect(row).toContainText(`${fake.url}/v1`);
   await expect(row).toContainText("16,384 tokens");
