@@ -95,3 +95,12 @@ describe("safeUrl", () => {
     expect(safeUrl(input)).toBe(expected);
   });
 });
+
+describe("download names of code blocks", () => {
+  it("use the API's file name of the stored snippet with the same code", () => {
+    const markdown = "Here:\n\n```python\ndef add_numbers(a, b):\n    return a + b\n```\n";
+    const filenames = new Map([["def add_numbers(a, b):\n    return a + b", "add_numbers.py"]]);
+    render(<Markdown filenames={filenames}>{markdown}</Markdown>);
+    expect(screen.getByRole("button", { name: "Download as add_numbers.py" })).toBeInTheDocument();
+  });
+});

@@ -2,7 +2,7 @@
  * Model output as Markdown, rendered safely: it is untrusted. No raw HTML (no rehype-raw, so tags are
  * shown as text), only http(s)/mailto/relative links, and images become plain links (no tracking pixels).
  */
-import { memo, type ReactNode, isValidElement } from "react";
+import { memo, type ReactNode, isValidElement, useMemo } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import remarkGfm from "remark-gfm";
 import { CodeBlock } from "./CodeBlock";
@@ -32,12 +32,18 @@ function textOf(node: ReactNode): string {
   return "";
 }
 
+/** A fenced block as a CodeBlock; `filenames` (code -> the API's file name) names its download. */
+function renderPre(children: ReactNode, filenames?: ReadonlyMap<string, string>) {
+  const child = Array.isArray(children) ? children[0] : children;
+  const className = isValidElement<{ className?: string }>(child) ? (child.props.className ?? "") : "";
+  const language = /language-([\w+#.-]+)/.exec(className)?.[1] ?? null;
+  const code = textOf(child).replace(/\n$/, "");
+  return <CodeBlock code={code} language={language} title={filenames?.get(code.trim()) ?? null} />;
+}
+
 const components: Components = {
   pre({ children }) {
-    const child = Array.isArray(children) ? children[0] : children;
-    const className = isValidElement<{ className?: string }>(child) ? (child.props.className ?? "") : "";
-    const language = /language-([\w+#.-]+)/.exec(className)?.[1] ?? null;
-    return <CodeBlock code={textOf(child).replace(/\n$/, "")} language={language} />;
+    return renderPre(children);
   },
   code({ children, className }) {
     return (
@@ -72,10 +78,21 @@ const components: Components = {
   },
 };
 
-export const Markdown = memo(function Markdown({ children }: { children: string }) {
+export const Markdown = memo(function Markdown({
+  children,
+  filenames,
+}: {
+  children: string;
+  /** The stored snippets' file names by their code: downloads are named as the API names them. */
+  filenames?: ReadonlyMap<string, string>;
+}) {
+  const withNames = useMemo<Components>(
+    () => (filenames?.size ? { ...components, pre: ({ children: block }) => renderPre(block, filenames) } : components),
+    [filenames],
+  );
   return (
     <div className="prose-codesmith">
-      <ReactMarkdown remarkPlugins={[remarkGfm]} urlTransform={safeUrl} components={components} skipHtml={false}>
+      <ReactMarkdown remarkPlugins={[remarkGfm]} urlTransform={safeUrl} components={withNames} skipHtml={false}>
         {children}
       </ReactMarkdown>
     </div>

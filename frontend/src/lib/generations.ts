@@ -6,7 +6,15 @@ import { useSyncExternalStore } from "react";
 import { api, unwrap } from "../api/client";
 import { ApiError, isApiError } from "../api/errors";
 import { keys } from "../api/queries";
-import type { Conversation, Message, StartEvent } from "../api/types";
+import type {
+  ApiPaths,
+  Conversation,
+  ConversationCreate,
+  Message,
+  MessageCreate,
+  RegenerateBody,
+  StartEvent,
+} from "../api/types";
 import { queryClient } from "./queryClient";
 import { generationEvents, type GenerationEvent } from "./sse";
 
@@ -55,15 +63,31 @@ const MAX_REATTACHES = 3;
  * event; rejects with an ApiError when the server refuses the request before it starts.
  * The rest of the stream keeps running in the background.
  */
-export function startGeneration(
-  path: string,
-  body: Record<string, unknown>,
-  onStart?: (start: StartEvent) => void,
-): Promise<StartEvent> {
+/** The three requests that start a generation, typed by the API's own schema (their `stream` is set here). */
+export type GenerationRequest =
+  | { kind: "create"; body: Omit<ConversationCreate, "stream"> }
+  | { kind: "feedback"; conversationId: string; body: Omit<MessageCreate, "stream"> }
+  | { kind: "regenerate"; conversationId: string; messageId: string; body: Omit<RegenerateBody, "stream"> };
+
+const GENERATION_PATHS = {
+  create: "/api/v1/conversations",
+  feedback: "/api/v1/conversations/{conversation_id}/messages",
+  regenerate: "/api/v1/conversations/{conversation_id}/messages/{message_id}/regenerate",
+} as const satisfies Record<GenerationRequest["kind"], keyof ApiPaths>;
+
+export function generationPath(request: GenerationRequest): string {
+  const template: string = GENERATION_PATHS[request.kind];
+  if (request.kind === "create") return template;
+  const path = template.replace("{conversation_id}", encodeURIComponent(request.conversationId));
+  return request.kind === "regenerate" ? path.replace("{message_id}", encodeURIComponent(request.messageId)) : path;
+}
+
+export function startGeneration(request: GenerationRequest, onStart?: (start: StartEvent) => void): Promise<StartEvent> {
   return new Promise<StartEvent>((resolve, reject) => {
     const controller = new AbortController();
     const state: { started: StartEvent | null } = { started: null };
-    const events = generationEvents(path, { body: { ...body, stream: true }, signal: controller.signal });
+    const body = { ...request.body, stream: true };
+    const events = generationEvents(generationPath(request), { body, signal: controller.signal });
     void consume(events, {
       controller,
       onStart: (start) => {

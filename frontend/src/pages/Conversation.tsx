@@ -132,8 +132,7 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
   function regenerate(message: Message) {
     void run(() =>
       startGeneration(
-        `/api/v1/conversations/${conversation.id}/messages/${message.id}/regenerate`,
-        modelId ? { model_id: modelId } : {},
+        { kind: "regenerate", conversationId: conversation.id, messageId: message.id, body: modelId ? { model_id: modelId } : {} },
         (start) => {
           upsertMessage(
             conversation.id,
@@ -151,8 +150,7 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
     let started = false;
     await run(() =>
       startGeneration(
-        `/api/v1/conversations/${conversation.id}/messages`,
-        { content, edit_of: original.id, ...(modelId ? { model_id: modelId } : {}) },
+        { kind: "feedback", conversationId: conversation.id, body: { content, edit_of: original.id, ...(modelId ? { model_id: modelId } : {}) } },
         (start) => {
           started = true;
           const userId = start.parent_id ?? `${start.message_id}-edit`;
@@ -176,8 +174,11 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
     void run(async () => {
       try {
         await startGeneration(
-          `/api/v1/conversations/${conversation.id}/messages`,
-          { content, ...(parent ? { parent_id: parent.id } : {}), ...(modelId ? { model_id: modelId } : {}) },
+          {
+            kind: "feedback",
+            conversationId: conversation.id,
+            body: { content, ...(parent ? { parent_id: parent.id } : {}), ...(modelId ? { model_id: modelId } : {}) },
+          },
           (start) => {
             const userId = start.parent_id ?? `${start.message_id}-feedback`;
             upsertMessage(conversation.id, placeholderMessage({ id: userId, conversation_id: conversation.id, role: "user", kind: "feedback", parent_id: parent?.id ?? null, content }));
@@ -472,6 +473,10 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
   const live = useLiveGeneration(message.id);
   const streaming = Boolean(live) || RUNNING.includes(message.status);
   const text = live?.text ?? message.content;
+  const filenames = useMemo(
+    () => new Map(message.snippets.map((snippet) => [snippet.code.trim(), snippet.filename])),
+    [message.snippets],
+  );
   const model = models.find((item) => item.id === message.model_id);
   const [copied, setCopied] = useState(false);
   const waiting = streaming && text.length === 0;
@@ -489,7 +494,7 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
           ) : (
             // Inside the message, so its version switcher and Regenerate still work when the body cannot render.
             <ErrorBoundary raw={text} resetKey={text}>
-              <Markdown>{text}</Markdown>
+              <Markdown filenames={filenames}>{text}</Markdown>
             </ErrorBoundary>
           )}
           {streaming && !waiting ? <span className="streaming-caret" aria-hidden="true" /> : null}

@@ -137,16 +137,14 @@ function ConversationList({ q }: { q: string }) {
   );
 
   async function askDelete(conversation: ConversationSummary) {
-    setDeleting({ conversation, messages: conversation.message_count ?? null });
-    if (conversation.message_count === undefined) {
-      try {
-        const detail = await fetchConversation(conversation.id);
-        setDeleting((current) =>
-          current?.conversation.id === conversation.id ? { conversation, messages: detail.messages.length } : current,
-        );
-      } catch {
-        // the dialog still works without the count
-      }
+    setDeleting({ conversation, messages: null });
+    try {
+      const detail = await fetchConversation(conversation.id);
+      setDeleting((current) =>
+        current?.conversation.id === conversation.id ? { conversation, messages: detail.messages.length } : current,
+      );
+    } catch {
+      // the dialog still works without the count
     }
   }
 

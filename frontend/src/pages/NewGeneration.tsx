@@ -84,8 +84,7 @@ export default function NewGeneration() {
     const text = prompt.trim();
     try {
       await startGeneration(
-        "/api/v1/conversations",
-        { prompt: text, ...(modelId ? { model_id: modelId } : {}), ...(language ? { language } : {}) },
+        { kind: "create", body: { prompt: text, ...(modelId ? { model_id: modelId } : {}), ...(language ? { language } : {}) } },
         (start) => {
           // Seed the conversation so its page shows the request and the answer at once.
           const now = new Date().toISOString();

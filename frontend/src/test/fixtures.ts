@@ -23,6 +23,7 @@ export function model(fields: Partial<Model> = {}): Model {
     owner: "system",
     is_default: true,
     usable: true,
+    priced: true,
     has_api_key: false,
     lora_adapter: null,
     status: "ok",
