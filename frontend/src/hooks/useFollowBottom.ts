@@ -7,6 +7,8 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObje
 
 /** How close to the bottom (px) still counts as "at the bottom" when the reader scrolls back down. */
 export const AT_BOTTOM_PX = 48;
+/** How long after the reader leaves the bottom a scroll that ends there cannot put following back on. */
+const RETURN_AFTER_MS = 500;
 
 export function distanceFromBottom(element: HTMLElement): number {
   return element.scrollHeight - element.scrollTop - element.clientHeight;
@@ -45,6 +47,9 @@ export function useFollowBottom(content: RefObject<HTMLElement | null>, scroller
     // Only the reader stops following: a wheel or key up, a touch drag, or the scrollbar. Content that
     // shrinks and grows again between two scroll events also moves the page up, and must not count.
     let intentUntil = 0;
+    // After the reader moves up, a scroll event of an earlier programmatic scroll to the bottom can still be
+    // on its way (scroll events fire a frame later): it must not put following back on.
+    let leftAt = -Infinity;
     let dragging = false;
     const intends = () => dragging || performance.now() < intentUntil;
     const onScroll = () => {
@@ -54,13 +59,17 @@ export function useFollowBottom(content: RefObject<HTMLElement | null>, scroller
       const distance = distanceFromBottom(scroller);
       if (movedUp) {
         // A smooth scroll's first frames are still near the bottom: moving up never counts as "back".
-        if (following.current && intends() && distance > 1) setFollowing(false);
-      } else if (distance <= AT_BOTTOM_PX && !following.current) {
+        if (following.current && intends() && distance > 1) leave();
+      } else if (distance <= AT_BOTTOM_PX && !following.current && performance.now() - leftAt > RETURN_AFTER_MS) {
         setFollowing(true);
       }
     };
+    const leave = () => {
+      leftAt = performance.now();
+      setFollowing(false);
+    };
     const onWheel = (event: WheelEvent) => {
-      if (event.deltaY < 0 && following.current && scroller.scrollHeight > scroller.clientHeight) setFollowing(false);
+      if (event.deltaY < 0 && following.current && scroller.scrollHeight > scroller.clientHeight) leave();
     };
     const onTouch = () => {
       intentUntil = performance.now() + 1000;
