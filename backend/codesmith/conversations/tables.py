@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin, TimestampMixin
+
+ACTIVE_SQL = "status IN ('pending', 'streaming')"
 
 
 class Conversation(IdMixin, TimestampMixin, Base):
@@ -28,6 +30,17 @@ class Message(IdMixin, Base):
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
         Index("ix_messages_user_created", "user_id", "created_at"),
         Index("ix_messages_status", "status"),
+        # At most one running generation per conversation, across every replica (0008).
+        Index(
+            "ux_messages_one_active",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_SQL),
+            postgresql_where=text(ACTIVE_SQL),
+        ),
+        Index(
+            "ix_messages_running_lease", "lease_until", sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)
+        ),
         # Covers the usage page's aggregations: they read the index, never the messages' text.
         Index(
             "ix_messages_usage",
@@ -65,3 +78,6 @@ class Message(IdMixin, Base):
     usage_estimated: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # While it runs: the replica whose task owns the generation, and until when its lease holds.
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
