@@ -31,7 +31,7 @@ from bench import procs
 from bench.streaming import start_upstream
 from bench.upstream import MODEL
 from codesmith.config import Settings
-from codesmith.conversations.manager import COALESCE_SECONDS
+from codesmith.conversations.runner import COALESCE_SECONDS
 from codesmith.llm.client import ChatClient
 from codesmith.llm.types import ChatMessage, Endpoint, TextDelta
 

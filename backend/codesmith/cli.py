@@ -18,6 +18,13 @@ from codesmith.config import ConfigError, get_settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.workers > 1 and not get_settings().redis_url:
+        print(
+            f"codesmith serve --workers {args.workers} needs CODESMITH_REDIS_URL: several processes share "
+            "running generations, cancels, rate limits and budgets through Redis (redis://host:6379/0).",
+            file=sys.stderr,
+        )
+        return 2
     if args.migrate:
         _migrate(args)
     # The app's modules, loaded once, live as long as the process: frozen, the garbage collector stops

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     vllm_base_url: str | None = None
     vllm_api_key: str | None = None
     vllm_refresh_seconds: float = 60.0
+    # Request header carrying the conversation id to vLLM (and other self-hosted endpoints), for a
+    # router's session affinity (production-stack `--routing-logic session`); empty: none.
+    vllm_session_header: str = "X-Session-ID"
     allow_private_model_hosts: bool = False
 
     cors_origins: Annotated[list[str], NoDecode] = []
@@ -58,7 +61,11 @@ class Settings(BaseSettings):
     registrations_per_hour: int = Field(default=5, ge=0)
     # Proxies whose X-Forwarded-For is believed (addresses or networks); the socket's address otherwise.
     trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Shared state of several replicas: live fan-out of generations, cancels, rate limits and budgets.
     redis_url: str | None = None
+    # How long a replica's claim on a running generation lasts unless renewed (every third of it); a
+    # generation whose replica stops renewing is marked interrupted once its lease has expired.
+    generation_lease_seconds: float = Field(default=15.0, gt=0)
     # Tokens per UTC day, over all users, of generations paid with the server's own keys (0: no cap).
     server_key_tokens_per_day: int = Field(default=0, ge=0)
 

@@ -14,6 +14,7 @@ from codesmith.config import Settings
 from codesmith.llm.client import ChatClient
 from codesmith.ratelimit import Limiter
 from codesmith.security import Keyring
+from codesmith.usage.limits import UsageLimiter
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -36,7 +37,13 @@ async def get_llm(request: Request) -> ChatClient:
     return llm
 
 
+async def get_usage_limiter(request: Request) -> UsageLimiter:
+    limiter: UsageLimiter = request.app.state.usage_limiter
+    return limiter
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 LimiterDep = Annotated[Limiter, Depends(get_limiter)]
 LlmDep = Annotated[ChatClient, Depends(get_llm)]
+UsageLimiterDep = Annotated[UsageLimiter, Depends(get_usage_limiter)]

@@ -22,8 +22,7 @@ from codesmith.auth.last_used import LastUsedRecorder
 from codesmith.auth.router import router as auth_router
 from codesmith.config import Settings, get_settings
 from codesmith.console import mount_console
-from codesmith.conversations import generation
-from codesmith.conversations.manager import GenerationManager
+from codesmith.conversations.generations import GenerationService
 from codesmith.conversations.router import router as conversations_router
 from codesmith.db import make_engine, make_sessionmaker
 from codesmith.errors import PROBLEM_RESPONSE, NotAuthenticated, http_error_handler, install_error_handlers
@@ -35,7 +34,7 @@ from codesmith.models import discovery
 from codesmith.models import health as model_health
 from codesmith.models import service as models_service
 from codesmith.models.router import router as models_router
-from codesmith.ratelimit import Limiter, make_storage
+from codesmith.ratelimit import Limiter, make_redis, make_storage
 from codesmith.security import Keyring
 from codesmith.snippets.router import router as snippets_router
 from codesmith.usage.limits import UsageLimiter
@@ -161,9 +160,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with app.state.sessionmaker() as session:
             await models_service.sync_settings_models(session, settings)
             await session.commit()
-        # Before serving: what a previous process left running is stored as interrupted.
-        await generation.recover_interrupted(app.state.sessionmaker)
-        app.state.generations = GenerationManager(app.state.sessionmaker, app.state.llm, settings)
+        redis = make_redis(settings.redis_url)
+        app.state.usage_limiter.redis = redis
+        app.state.generations = GenerationService(
+            app.state.sessionmaker, app.state.llm, settings, app.state.usage_limiter, redis=redis
+        )
+        # Before serving: what replicas that are gone left running is stored as interrupted.
+        await app.state.generations.open()
         vllm_discovery = discovery.start(app.state.sessionmaker, app.state.llm, settings)
         model_recheck = model_health.start(app.state.sessionmaker, app.state.llm, settings, keyring)
         app.state.last_used = LastUsedRecorder(app.state.sessionmaker)
@@ -176,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await model_health.stop(model_recheck)
             await app.state.llm.aclose()
             await app.state.last_used.close()
+            if redis is not None:
+                await redis.aclose()
             await engine.dispose()
 
     app = FastAPI(

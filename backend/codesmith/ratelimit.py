@@ -8,6 +8,7 @@ import time
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
 
 from codesmith.errors import RateLimited
 
@@ -17,6 +18,14 @@ def make_storage(redis_url: str | None) -> Storage:
         uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
         return RedisStorage(uri, implementation="redispy")
     return MemoryStorage()
+
+
+def make_redis(redis_url: str | None) -> Redis | None:
+    """The app's own Redis client (the fan-out of generations, cancels), when Redis is configured."""
+    if not redis_url:
+        return None
+    url = redis_url.removeprefix("async+")
+    return Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5, retry_on_timeout=True)
 
 
 class Limiter:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from codesmith.config import Settings
-from codesmith.conversations.manager import GenerationManager
+from codesmith.conversations.generations import GenerationService
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
 from codesmith.main import create_app
@@ -80,9 +80,11 @@ class TestRestart:
     async def test_unfinished_generations_are_marked_interrupted_with_their_partial_text(
         self, app: FastAPI, settings: Settings, user: UserHandle
     ) -> None:
-        _, (streaming, pending, complete) = await seed(
-            app, user.id, [("streaming", "def half_done("), ("pending", ""), ("complete", DEFAULT_REPLY)]
+        # One running generation per conversation (a unique index): each in its own.
+        _, (streaming, complete) = await seed(
+            app, user.id, [("streaming", "def half_done("), ("complete", DEFAULT_REPLY)]
         )
+        _, (pending,) = await seed(app, user.id, [("pending", "")])
         async with started(settings):
             pass
         rows = [await message_row(app, message_id) for message_id in (streaming, pending, complete)]
@@ -100,7 +102,7 @@ class TestShutdown:
     ) -> None:
         fake_upstream.behaviour.token_delay = 0.05
         async with started(settings) as service:
-            generations: GenerationManager = service.state.generations
+            generations: GenerationService = service.state.generations
             generations.shutdown_grace = 0.1
             transport = httpx.ASGITransport(app=service)
             async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as http:
@@ -124,7 +126,7 @@ class TestShutdown:
     ) -> None:
         fake_upstream.behaviour.token_delay = 0.01
         async with started(settings) as service:
-            generations: GenerationManager = service.state.generations
+            generations: GenerationService = service.state.generations
             generations.shutdown_grace = 10
             transport = httpx.ASGITransport(app=service)
             async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as http:
@@ -176,7 +178,7 @@ class TestAnotherProcess:
         self, live_server: LiveServer, user: UserHandle, fake_model: str, fake_upstream: FakeUpstream
     ) -> None:
         fake_upstream.behaviour.token_delay = 0.05
-        generations: GenerationManager = live_server.app.state.generations
+        generations: GenerationService = live_server.app.state.generations
         async with (
             live_server.client() as http,
             http.stream(
@@ -209,7 +211,7 @@ class TestDeletion:
         self, live_server: LiveServer, user: UserHandle, fake_model: str, fake_upstream: FakeUpstream
     ) -> None:
         fake_upstream.behaviour.token_delay = 0.05
-        generations: GenerationManager = live_server.app.state.generations
+        generations: GenerationService = live_server.app.state.generations
         async with (
             live_server.client() as http,
             http.stream(

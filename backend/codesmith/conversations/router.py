@@ -5,15 +5,24 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from codesmith.auth.deps import CurrentUser
-from codesmith.conversations import generation, service, sse
-from codesmith.conversations.generation import ConversationCreate, MessageCreate, RegenerateRequest, Requester
-from codesmith.conversations.manager import GenerationsDep
-from codesmith.conversations.schemas import ConversationListItem, ConversationPublic, ConversationUpdate, MessagePublic
+from codesmith.conversations import handling as generation
+from codesmith.conversations import service, sse
+from codesmith.conversations.generations import GenerationsDep
+from codesmith.conversations.handling import Requester
+from codesmith.conversations.schemas import (
+    ConversationCreate,
+    ConversationListItem,
+    ConversationPublic,
+    ConversationUpdate,
+    MessageCreate,
+    MessagePublic,
+    RegenerateRequest,
+)
 from codesmith.db import SessionDep
-from codesmith.deps import KeyringDep, SettingsDep
+from codesmith.deps import KeyringDep, SettingsDep, UsageLimiterDep
 from codesmith.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -42,19 +51,20 @@ async def update_conversation(
 
 @router.delete("/{conversation_id}", status_code=204)
 async def delete_conversation(
-    conversation_id: str, request: Request, user: CurrentUser, session: SessionDep
+    conversation_id: str, user: CurrentUser, session: SessionDep, generations: GenerationsDep
 ) -> Response:
-    # The generation manager may not exist (yet): without it there is nothing running to cancel.
-    generations = getattr(request.app.state, "generations", None)
     await service.delete_conversation(session, user, conversation_id, generations=generations)
     return Response(status_code=204)
 
 
 # -- generation: create, feedback, regenerate, cancel, re-attach (conversations/generation.py) ---------------
 async def _requester(
-    request: Request, user: CurrentUser, keyring: KeyringDep, settings: SettingsDep, generations: GenerationsDep
+    user: CurrentUser,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    limiter: UsageLimiterDep,
+    generations: GenerationsDep,
 ) -> Requester:
-    limiter = getattr(request.app.state, "usage_limiter", None)
     return Requester(user=user, keyring=keyring, settings=settings, limiter=limiter, generations=generations)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from codesmith.conversations.tables import Message
 from codesmith.snippets.schemas import SnippetPublic
 from codesmith.snippets.tables import Snippet
 
+# Literals of the enums' values: the OpenAPI schema (and the SPA's generated types) list them as strings.
 Role = Literal["user", "assistant"]
 Kind = Literal["request", "feedback", "generation"]
 Status = Literal["pending", "streaming", "complete", "failed", "cancelled", "interrupted", "rejected"]
@@ -77,6 +78,63 @@ class ConversationUpdate(BaseModel):
         return value.strip() if isinstance(value, str) else value
 
 
+# -- generation requests ------------------------------------------------------------------------------
+_LANGUAGE_PATTERN = r"^[\w+#. -]{1,40}$"
+ModelChoice = Annotated[
+    str | None,
+    Field(description="A model from GET /models; default: the conversation's model, else the default model."),
+]
+StreamChoice = Annotated[
+    bool,
+    Field(
+        description="true: answer with text/event-stream (start, delta..., done | error); "
+        "false: answer 201 with the conversation once the generation has ended."
+    ),
+]
+
+
+class ConversationCreate(BaseModel):
+    prompt: str = Field(description="What to write, in plain language.")
+    model_id: ModelChoice = None
+    language: str | None = Field(
+        default=None, pattern=_LANGUAGE_PATTERN, description='The programming language wanted, e.g. "Rust".'
+    )
+    stream: StreamChoice = False
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+
+class MessageCreate(BaseModel):
+    content: str = Field(description="Feedback on an answer (what to change), or the edited text of `edit_of`.")
+    parent_id: str | None = Field(
+        default=None, description="The assistant message the feedback is about; default: the newest one."
+    )
+    edit_of: str | None = Field(
+        default=None,
+        description="A user message (request or feedback) of the conversation to edit: `content` becomes a new "
+        "version of it (a sibling: same parent, same kind) with a new generation under it. Not with parent_id.",
+    )
+    model_id: ModelChoice = None
+    stream: StreamChoice = False
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> MessageCreate:
+        if self.parent_id is not None and self.edit_of is not None:
+            raise ValueError("Give parent_id (feedback on an answer) or edit_of (a new version of a prompt), not both.")
+        return self
+
+
+class RegenerateRequest(BaseModel):
+    model_id: ModelChoice = None
+    stream: StreamChoice = False
+
+
+# -- the Message mapping ------------------------------------------------------------------------------
 def _error(message: Message) -> MessageError | None:
     if message.error_code is None:
         return None

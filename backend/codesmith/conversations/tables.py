@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin, TimestampMixin
 
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class MessageKind(StrEnum):
+    REQUEST = "request"  # the conversation's first prompt (or a new version of it)
+    FEEDBACK = "feedback"  # what to change in an answer
+    GENERATION = "generation"  # an answer
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # stored, no token yet
+    STREAMING = "streaming"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its replica stopped (or died) before it ended
+    REJECTED = "rejected"  # the guard or the model declined: not a request for code
+
+
+# A generation in these states has a task (and an owner holding a lease) somewhere.
+ACTIVE_STATUSES = (MessageStatus.PENDING, MessageStatus.STREAMING)
 ACTIVE_SQL = "status IN ('pending', 'streaming')"
 
 
@@ -62,11 +87,10 @@ class Message(IdMixin, Base):
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
     )
-    role: Mapped[str] = mapped_column(String(16))  # user | assistant
-    kind: Mapped[str] = mapped_column(String(16))  # request | feedback | generation
+    role: Mapped[str] = mapped_column(String(16))  # a Role
+    kind: Mapped[str] = mapped_column(String(16))  # a MessageKind
     content: Mapped[str] = mapped_column(Text, default="")
-    # pending | streaming | complete | failed | cancelled | interrupted | rejected
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # a MessageStatus
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_detail: Mapped[str | None] = mapped_column(Text, default=None)
     model_id: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
@@ -109,17 +109,20 @@ class ChatClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         min_interval: float = 0.0,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Text deltas, then one Usage. Retries only before the first token; raises AppError.
 
         `min_interval`: deltas come at most this often (seconds); faster tokens wait in the connection's
-        buffer and come together as one delta (see Pacer).
+        buffer and come together as one delta (see Pacer). `headers`: extra request headers (vLLM's
+        session routing).
         """
         attempt = 0
         while True:
             emitted = False
             try:
-                async for event in self._stream_once(endpoint, messages, max_tokens, temperature, min_interval):
+                stream = self._stream_once(endpoint, messages, max_tokens, temperature, min_interval, headers)
+                async for event in stream:
                     emitted = True
                     yield event
                 return
@@ -146,6 +149,7 @@ class ChatClient:
         max_tokens: int | None,
         temperature: float | None,
         min_interval: float,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         # The messages travel in extra_body: the SDK sends it as it is, while `messages=` would walk
         # every message against its TypedDicts first (a millisecond a request, for plain strings).
@@ -155,7 +159,7 @@ class ChatClient:
         if temperature is not None:
             body["temperature"] = temperature
         request = self.sdk(endpoint).chat.completions.with_streaming_response.create(
-            model=endpoint.model, messages=[], stream=True, extra_body=body
+            model=endpoint.model, messages=[], stream=True, extra_body=body, extra_headers=headers
         )
         prompt_chars = sum(len(message["content"]) for message in messages)
         events = EventStreamDecoder(endpoint, prompt_chars=prompt_chars, max_tokens=max_tokens)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,8 +84,11 @@ _TOKENS_ITEM = RateLimitItemPerDay(1, 2)
 class UsageLimiter:
     """Admission of generation requests and the daily token budgets (each user's, and the server keys')."""
 
-    def __init__(self, limiter: Limiter) -> None:
+    def __init__(self, limiter: Limiter, redis: Redis | None = None) -> None:
         self._limiter = limiter
+        # With Redis the counters are shared by every replica and outlive them: one replica seeds each
+        # (whoever sets its marker first), and again only if Redis lost it.
+        self.redis = redis
         # The (user, day) counters this process has already started from the database: the sum query
         # runs once per user and day, not on every request of a user who has used nothing yet today.
         self._seeded: set[str] = set()
@@ -136,6 +140,16 @@ class UsageLimiter:
     async def _seed_counter(self, key: str, day: str, recorded: Callable[[], Awaitable[int]]) -> None:
         # After a restart (in-memory storage) the counter is empty: start it from what the database
         # recorded today, so a restart never hands out a fresh daily budget.
+        if self.redis is not None:
+            marker = f"{key}:seeded"
+            if await self.redis.set(marker, b"1", nx=True, ex=_TOKENS_ITEM.get_expiry()):
+                try:
+                    tokens = await recorded()
+                    await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=max(tokens, 0))
+                except BaseException:
+                    await self.redis.delete(marker)  # the next request seeds it
+                    raise
+            return
         if day != self._seeded_day:
             self._seeded, self._seeded_day, self._seeding = set(), day, {}
         if key in self._seeded:

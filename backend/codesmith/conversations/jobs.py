@@ -1,0 +1,31 @@
+"""What a generation's runner is given (a Job) and what it ends with (an Outcome)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codesmith.conversations.prompt import Context
+from codesmith.llm.types import Usage
+from codesmith.models.service import ResolvedModel
+from codesmith.usage.limits import Reservation
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Everything the generation's task needs; it outlives the request that made it."""
+
+    message_id: str
+    conversation_id: str
+    user_id: str
+    model: ResolvedModel
+    context: Context
+    reservation: Reservation | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str  # a final MessageStatus
+    error_code: str | None = None
+    error_detail: str | None = None
+    usage: Usage | None = None
+    content: str | None = None  # None: the text the subscribers got

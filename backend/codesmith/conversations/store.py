@@ -1,0 +1,293 @@
+"""How running generations reach the database: the text so far in batches, the final state once, the
+leases that say which replica owns each one, and the reaper that ends those whose replica is gone.
+
+Every write of a running generation is a compare-and-set on (status active, owner = this replica): a
+replica whose generation was reaped (its lease expired), cancelled elsewhere or deleted gets nothing
+written and learns that the message is no longer its own. The final write clears the owner and lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Update, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from codesmith.conversations import sse
+from codesmith.conversations.jobs import Job, Outcome
+from codesmith.conversations.running import Generation
+from codesmith.conversations.schemas import message_public
+from codesmith.conversations.tables import ACTIVE_STATUSES, Message, MessageStatus
+from codesmith.db import utcnow
+from codesmith.llm.pricing import cost_usd
+from codesmith.models import service as models
+from codesmith.snippets.service import extract_off_the_loop, snippets_of_messages, store_snippets
+from codesmith.snippets.tables import Snippet
+from codesmith.usage import service as usage_ledger
+from codesmith.usage.tables import UsageRecord
+from codesmith.users.tables import User
+
+logger = logging.getLogger("codesmith.generations")
+
+# The text so far is written to the database this often while an answer streams (never per token).
+FLUSH_SECONDS = 0.5
+
+
+# -- events of a stored message ------------------------------------------------------------------------
+def terminal_event(message: Message, snippets: Sequence[Snippet], offset: int) -> bytes:
+    """The event that ends a generation's stream: `error` for one that ended with an error, else `done`
+    with the message. The one place either is encoded."""
+    if message.status in (MessageStatus.FAILED, MessageStatus.REJECTED) and message.error_code:
+        return sse.error(message.error_code, message.error_detail or "", message.id, offset)
+    public = message_public(message, snippets)
+    return sse.encode_raw("done", public.__pydantic_serializer__.to_json(public), offset)
+
+
+async def stored_terminal_event(session: AsyncSession, message: Message, offset: int | None = None) -> bytes:
+    """terminal_event() of a message as stored, with its snippets."""
+    snippets = (await snippets_of_messages(session, message.conversation_id)).get(message.id, [])
+    return terminal_event(message, snippets, len(message.content) if offset is None else offset)
+
+
+# -- compare-and-set writes of the owner ---------------------------------------------------------------
+def _owned(message_id: str, owner: str | None) -> Update:
+    statement = update(Message).where(Message.id == message_id, Message.status.in_(ACTIVE_STATUSES))
+    if owner is not None:
+        statement = statement.where(Message.owner == owner)
+    return statement.execution_options(synchronize_session=False)
+
+
+async def store_if_active(session: AsyncSession, message_id: str, owner: str | None = None, **values: Any) -> bool:
+    """Write to a message only while it is still running (and, given `owner`, still that replica's): a
+    task that lost it (cancelled elsewhere, reaped, deleted) gets False; a late write never undoes a final state."""
+    result = cast(CursorResult[Any], await session.execute(_owned(message_id, owner).values(**values)))
+    return result.rowcount > 0
+
+
+async def finish_if_owned(session: AsyncSession, message_id: str, owner: str, **values: Any) -> Message | None:
+    """The final write, in one statement: the message as stored, or None when it was no longer this
+    replica's to write. The owner and lease go with it."""
+    statement = _owned(message_id, owner).values(**values, owner=None, lease_until=None).returning(Message)
+    return (await session.scalars(statement)).one_or_none()
+
+
+# -- leases --------------------------------------------------------------------------------------------
+def lease_end(lease_seconds: float, now: datetime | None = None) -> datetime:
+    return (now or utcnow()) + timedelta(seconds=lease_seconds)
+
+
+async def renew_leases(session: AsyncSession, owner: str, lease_seconds: float) -> int:
+    """Extend every lease of this replica's running generations, in one statement; how many it holds."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Message)
+            .where(Message.owner == owner, Message.status.in_(ACTIVE_STATUSES))
+            .values(lease_until=lease_end(lease_seconds))
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return int(result.rowcount)
+
+
+async def reap_expired(session: AsyncSession, spare: str | None = None) -> list[Message]:
+    """Running generations whose lease has expired (or that never had one: a previous version's), marked
+    `interrupted` with their partial text: the messages as stored. `spare`: this replica, whose own
+    generations are alive as long as it is. The condition on the lease is the compare-and-set: a lease
+    renewed meanwhile keeps its generation."""
+    now = utcnow()
+    statement = (
+        update(Message)
+        .where(
+            Message.status.in_(ACTIVE_STATUSES),
+            or_(Message.lease_until.is_(None), Message.lease_until < now),
+        )
+        .values(status=MessageStatus.INTERRUPTED, completed_at=now, owner=None, lease_until=None)
+        .returning(Message)
+        .execution_options(synchronize_session=False)
+    )
+    if spare is not None:
+        statement = statement.where(or_(Message.owner.is_(None), Message.owner != spare))
+    return list((await session.scalars(statement)).all())
+
+
+async def reread(session: AsyncSession, message_id: str) -> Message | None:
+    """The message as stored now, never a copy this session loaded earlier (None when deleted)."""
+    statement = select(Message).where(Message.id == message_id).execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+# -- the text so far, in batches -------------------------------------------------------------------------
+class BatchWriter:
+    """Writes the text so far of every running generation of the replica, every FLUSH_SECONDS, in ONE
+    transaction: never a write per token, and not a transaction per generation either (SQLite has a
+    single writer, and hundreds of concurrent streams each committing twice a second queue up on it).
+
+    It only reads the generations: those whose message is no longer theirs come back from flush()'s
+    batches to the service, which stops them."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], owner: str) -> None:
+        self._sessionmaker = sessionmaker
+        self._owner = owner
+        self._watched: dict[str, tuple[Generation, tuple[int, str]]] = {}
+        self._batch: asyncio.Task[list[Generation]] | None = None
+
+    @property
+    def idle(self) -> bool:
+        return not self._watched
+
+    def watch(self, generation: Generation) -> None:
+        self._watched[generation.message_id] = (generation, (0, MessageStatus.PENDING))
+
+    async def unwatch(self, generation: Generation) -> None:
+        """Stop writing it; a batch under way completes first, so it can never land after the final write."""
+        self._watched.pop(generation.message_id, None)
+        batch = self._batch
+        if batch is not None and not batch.done():
+            with suppress(Exception):
+                await asyncio.shield(batch)
+
+    async def flush(self) -> list[Generation]:
+        """Write what changed since the last flush; the generations whose message is no longer theirs."""
+        changed = [
+            (generation, (generation.length, generation.status))
+            for generation, saved in self._watched.values()
+            if (generation.length, generation.status) != saved
+        ]
+        if not changed:
+            return []
+        self._batch = asyncio.create_task(self._save(changed))
+        # Shielded: cancelling the caller must not cut a database write in half.
+        gone = await asyncio.shield(self._batch)
+        for generation, state in changed:
+            if generation.message_id in self._watched:
+                self._watched[generation.message_id] = (generation, state)
+        return gone
+
+    async def _save(self, changed: list[tuple[Generation, tuple[int, str]]]) -> list[Generation]:
+        gone: list[Generation] = []
+        try:
+            async with self._sessionmaker() as session:
+                for generation, (_, status) in changed:
+                    if not await store_if_active(
+                        session, generation.message_id, self._owner, content=generation.text(), status=status
+                    ):
+                        gone.append(generation)
+                await session.commit()
+        except Exception as exc:  # a busy database: the next batch or the final write will catch up
+            logger.warning("saving partial answers failed", extra={"error": type(exc).__name__})
+            return []
+        return [generation for generation in gone if not generation.closing]
+
+
+# -- the final state ---------------------------------------------------------------------------------------
+FINAL_WRITE_ATTEMPTS = 3
+
+
+async def store_final(
+    sessionmaker: async_sessionmaker[AsyncSession], owner: str, job: Job, outcome: Outcome, text: str
+) -> bytes:
+    """Store the final state (and the snippets of a complete answer), retrying a failing database; the
+    event that ends the stream."""
+    values = _final_values(job, outcome, text)
+    for attempt in range(1, FINAL_WRITE_ATTEMPTS + 1):
+        try:
+            return await _store_final_once(sessionmaker, owner, job, outcome, values, len(text))
+        except Exception:  # a locked or unreachable database: try again, the answer must not be lost
+            logger.exception("storing a generation failed", extra={"message_id": job.message_id, "attempt": attempt})
+            if attempt < FINAL_WRITE_ATTEMPTS:
+                await asyncio.sleep(attempt)
+    return sse.error("internal_error", "The answer could not be stored.", job.message_id, len(text))
+
+
+def _final_values(job: Job, outcome: Outcome, text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "status": outcome.status,
+        "content": text if outcome.content is None else outcome.content,
+        "error_code": outcome.error_code,
+        "error_detail": outcome.error_detail,
+        "completed_at": utcnow(),
+    }
+    usage = outcome.usage
+    if usage is not None:
+        values |= {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "usage_estimated": usage.estimated,
+            "cost_usd": cost_usd(
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                job.model.input_cost_per_mtok,
+                job.model.output_cost_per_mtok,
+            ),
+        }
+    return values
+
+
+async def _store_final_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    owner: str,
+    job: Job,
+    outcome: Outcome,
+    values: dict[str, Any],
+    offset: int,
+) -> bytes:
+    complete = outcome.status == MessageStatus.COMPLETE
+    # Parsed before the write: SQLite's one write lock is never held while an answer is parsed.
+    extracted = await extract_off_the_loop(values["content"]) if complete else []
+    async with sessionmaker() as session:
+        message = await finish_if_owned(session, job.message_id, owner, **values)
+        if message is None:  # cancelled elsewhere or reaped meanwhile (that state stands), or deleted
+            message = await reread(session, job.message_id)
+            # The tokens were spent (and counted in the day's budget) whatever became of the message.
+            await _record_usage(session, job, outcome, values, message, written=False)
+            await session.commit()
+            if message is None:
+                return sse.error("not_found", "The conversation was deleted.", job.message_id, offset)
+            return await stored_terminal_event(session, message, offset)
+        snippets = await store_snippets(session, message, extracted) if complete else []
+        await _record_usage(session, job, outcome, values, message, written=True)
+        if complete:
+            await models.mark_ok(session, job.model.id)  # the model answers: whatever its last check said
+        await session.commit()
+        return terminal_event(message, snippets, offset)
+
+
+async def _record_usage(
+    session: AsyncSession,
+    job: Job,
+    outcome: Outcome,
+    values: dict[str, Any],
+    message: Message | None,
+    *,
+    written: bool,
+) -> None:
+    """The generation's record in the usage ledger (keyed by its message id: one per generation), in the
+    final write's transaction; none without usage. `written`: this transaction stored the final state."""
+    usage = outcome.usage
+    if usage is None:
+        return
+    if not written:
+        if await session.get(UsageRecord, job.message_id) is not None:
+            return  # an earlier attempt of this final write got as far as committing
+        if message is None and await session.get(User, job.user_id) is None:
+            return  # the account was deleted meanwhile: its ledger went with it
+    spent = usage_ledger.Spent(usage.prompt_tokens, usage.completion_tokens, values.get("cost_usd"), usage.estimated)
+    usage_ledger.record(
+        session,
+        record_id=job.message_id,
+        user_id=job.user_id,
+        message_id=job.message_id,
+        conversation_id=job.conversation_id,
+        model_id=job.model.id,
+        model_name=job.model.endpoint.model,
+        provider=job.model.provider,
+        paid_by_server=job.model.paid_by_server,
+        spent=spent,
+        created_at=message.created_at if message is not None else utcnow(),
+    )

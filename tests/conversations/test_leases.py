@@ -1,0 +1,196 @@
+"""Leases: a running generation belongs to the replica that renews its lease; any replica reaps those
+whose lease expired (partial text kept), and a reaped owner cannot write over the result later. One
+generation per conversation is kept by the database itself, whichever replica starts it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from codesmith.config import Settings
+from codesmith.conversations import handling
+from codesmith.conversations.generations import GenerationService
+from codesmith.conversations.tables import Message
+from codesmith.db import utcnow
+from tests.conftest import LiveServer, UserHandle
+from tests.conversations.helpers import events_of, message_row, message_rows, sessionmaker_of, text_of
+from tests.conversations.test_recovery import PROMPT, seed, started, wait_until
+from tests.fakes.upstream import DEFAULT_REPLY, FakeUpstream
+
+
+async def set_lease(app: FastAPI, message_id: str, owner: str | None, seconds_from_now: float) -> None:
+    async with sessionmaker_of(app)() as session:
+        lease = utcnow() + timedelta(seconds=seconds_from_now)
+        await session.execute(update(Message).where(Message.id == message_id).values(owner=owner, lease_until=lease))
+        await session.commit()
+
+
+class TestReaper:
+    async def test_a_live_lease_of_another_replica_survives_a_start_up_and_an_expired_one_is_reaped(
+        self, app: FastAPI, settings: Settings, user: UserHandle
+    ) -> None:
+        _, (live,) = await seed(app, user.id, [("streaming", "def alive(")])
+        _, (dead,) = await seed(app, user.id, [("streaming", "def dead(")])
+        await set_lease(app, live, "replica-a:1:aa", 60)
+        await set_lease(app, dead, "replica-b:2:bb", -1)
+        async with started(settings):  # another replica starting: it reaps only what has expired
+            pass
+        alive, reaped = await message_row(app, live), await message_row(app, dead)
+        assert (alive.status, alive.owner) == ("streaming", "replica-a:1:aa")
+        assert (reaped.status, reaped.content, reaped.owner, reaped.lease_until) == (
+            "interrupted",
+            "def dead(",
+            None,
+            None,
+        )
+        assert reaped.completed_at is not None
+
+    async def test_the_owner_renews_its_leases_so_no_other_replica_reaps_a_live_generation(
+        self,
+        live_server: LiveServer,
+        settings: Settings,
+        user: UserHandle,
+        fake_model: str,
+        fake_upstream: FakeUpstream,
+    ) -> None:
+        fake_upstream.behaviour.token_delay = 0.08  # about 3 s of answer, the lease is 0.6 s
+        generations: GenerationService = live_server.app.state.generations
+        async with (
+            started(settings) as other,
+            live_server.client() as http,
+            http.stream("POST", "/conversations", json={"prompt": PROMPT, "stream": True}, headers=user.headers) as r,
+        ):
+            events = [event async for event in events_of(r) if event.event != "comment"]
+            reaped_by_other = await other.state.generations.reap(spare_own=True)
+        assert generations.lease_seconds == pytest.approx(0.6)
+        assert reaped_by_other == 0
+        assert events[-1].event == "done" and events[-1].data["status"] == "complete"
+        assert text_of(events) == DEFAULT_REPLY
+
+    async def test_a_reaped_owner_cannot_write_over_the_result_and_its_watchers_get_the_end(
+        self,
+        live_server: LiveServer,
+        settings: Settings,
+        user: UserHandle,
+        fake_model: str,
+        fake_upstream: FakeUpstream,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        fake_upstream.behaviour.token_delay = 0.05
+        generations: GenerationService = live_server.app.state.generations
+
+        async def stuck() -> int:  # an owner too slow to renew (a long pause, a partition)
+            return 0
+
+        monkeypatch.setattr(generations, "renew", stuck)
+        async with (
+            live_server.client() as http,
+            http.stream("POST", "/conversations", json={"prompt": PROMPT, "stream": True}, headers=user.headers) as r,
+        ):
+            stream = events_of(r)
+            start = await anext(stream)
+            message_id = start.data["message_id"]
+            await wait_until(lambda: (generations.get(message_id) or _NONE).length > 20)
+            # The owner looks dead to the others (its lease is in the past): another replica reaps it.
+            await set_lease(live_server.app, message_id, generations.replica_id, -1)
+            async with started(settings):  # another replica starting reaps it
+                pass
+            reaped = await message_row(live_server.app, message_id)
+            rest = [event async for event in stream if event.event != "comment"]
+        stored = await message_row(live_server.app, message_id)
+        assert (stored.status, stored.content) == ("interrupted", reaped.content)  # nothing written over it
+        assert 0 < len(stored.content) < len(DEFAULT_REPLY)
+        assert rest[-1].event == "done" and rest[-1].data["status"] == "interrupted"
+        assert rest[-1].data["content"] == stored.content
+        assert not generations.running()
+
+
+class _Empty:
+    length = 0
+
+
+_NONE: Any = _Empty()
+
+
+class TestOneGenerationPerConversation:
+    async def test_the_database_refuses_a_second_running_generation_in_a_conversation(
+        self, app: FastAPI, user: UserHandle
+    ) -> None:
+        cid, _ = await seed(app, user.id, [("streaming", "")])
+        with pytest.raises(IntegrityError):
+            await seed_into(app, cid, user.id, "pending")
+        await seed_into(app, cid, user.id, "complete")  # finished ones are not limited
+
+    async def test_a_start_that_loses_the_race_answers_409_and_stores_nothing(
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        user: UserHandle,
+        fake_model: str,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Another replica's generation started between this one's check and its insert: the unique index
+        decides (the in-process check cannot see another replica)."""
+        cid, (running,) = await seed(app, user.id, [("streaming", "def other_replica(")])
+        await set_lease(app, running, "replica-b:2:bb", 60)
+        before = len(await message_rows(app, cid))
+        monkeypatch.setattr(handling, "_ensure_idle", lambda messages: None)
+        response = await client.post(
+            f"/conversations/{cid}/messages", json={"content": "Add type hints"}, headers=user.headers
+        )
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "generation_in_progress"
+        assert len(await message_rows(app, cid)) == before  # the feedback was not stored either
+        usage = await client.get("/usage", headers=user.headers)
+        assert usage.status_code == 200
+
+    async def test_concurrent_starts_across_two_replicas_let_exactly_one_win(
+        self,
+        live_server: LiveServer,
+        settings: Settings,
+        user: UserHandle,
+        fake_model: str,
+        fake_upstream: FakeUpstream,
+    ) -> None:
+        fake_upstream.behaviour.token_delay = 0.02
+        async with live_server.client() as http:
+            created = await http.post("/conversations", json={"prompt": PROMPT}, headers=user.headers)
+            cid = created.json()["id"]
+            async with started(settings) as other:
+                transport = httpx.ASGITransport(app=other)
+                async with httpx.AsyncClient(transport=transport, base_url="http://b/api/v1") as http_b:
+                    body = {"content": "Add type hints"}
+                    path = f"/conversations/{cid}/messages"
+                    responses = await asyncio.gather(
+                        *((http if n % 2 else http_b).post(path, json=body, headers=user.headers) for n in range(6))
+                    )
+        codes = sorted(response.status_code for response in responses)
+        assert codes == [201, 409, 409, 409, 409, 409], [r.text for r in responses]
+
+
+async def seed_into(app: FastAPI, conversation_id: str, user_id: str, status: str) -> None:
+    async with sessionmaker_of(app)() as session:
+        session.add(
+            Message(
+                conversation_id=conversation_id,
+                user_id=user_id,
+                role="assistant",
+                kind="generation",
+                content="",
+                status=status,
+                created_at=utcnow(),
+            )
+        )
+        await session.commit()
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides: dict[str, Any]) -> dict[str, Any]:
+    return {**settings_overrides, "generation_lease_seconds": 0.6}
