@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -14,8 +15,8 @@ from sqlalchemy import update
 
 from codesmith.config import Settings
 from codesmith.errors import RateLimited
-from codesmith.ratelimit import Limiter, make_storage
-from codesmith.usage.limits import UsageLimiter, seconds_until_midnight
+from codesmith.ratelimit import Limiter, make_redis, make_storage
+from codesmith.usage.limits import UsageLimiter, seconds_until_midnight, utc_day
 from codesmith.users.tables import User
 from tests.conftest import UserHandle
 
@@ -177,3 +178,39 @@ class TestRedisStorage:
             with pytest.raises(RateLimited):
                 await second.reserve_tokens(user, config, 30)
             assert await second.tokens_used(session, user) == 30
+
+    async def test_replicas_reserving_at_once_never_pass_the_budget_together(self) -> None:
+        replicas = [UsageLimiter(Limiter(make_storage(REDIS_URL)), make_redis(REDIS_URL)) for _ in range(3)]
+        config = settings(rate_limit_tokens_per_day=100)
+        user = a_user(f"redis-atomic-{time.time_ns()}")
+        results = await asyncio.gather(
+            *(replicas[n % 3].reserve_tokens(user, config, 30) for n in range(12)), return_exceptions=True
+        )
+        assert sum(not isinstance(result, BaseException) for result in results) == 3  # 90 of 100: a 4th won't fit
+        assert all(isinstance(r, RateLimited) for r in results if isinstance(r, BaseException))
+        for replica in replicas:
+            assert replica.redis is not None
+            await replica.redis.aclose()
+
+    async def test_the_day_is_seeded_from_the_ledger_once_whichever_replicas_start(self, app: FastAPI) -> None:
+        user = a_user(f"redis-seed-{time.time_ns()}")
+        replicas = [UsageLimiter(Limiter(make_storage(REDIS_URL)), make_redis(REDIS_URL)) for _ in range(3)]
+        recorded = 40
+
+        async def seeded(replica: UsageLimiter) -> None:
+            await replica._seed_counter(replica._key(user.id, utc_day()), utc_day(), lambda: _after_a_moment(recorded))
+
+        await asyncio.gather(*(seeded(replica) for replica in replicas))
+        async with app.state.sessionmaker() as session:
+            assert await replicas[0].tokens_used(session, user) == recorded  # once, not three times
+        await replicas[1].reserve_tokens(user, settings(rate_limit_tokens_per_day=100), 60)
+        with pytest.raises(RateLimited):
+            await replicas[2].reserve_tokens(user, settings(rate_limit_tokens_per_day=100), 1)
+        for replica in replicas:
+            assert replica.redis is not None
+            await replica.redis.aclose()
+
+
+async def _after_a_moment(value: int) -> int:
+    await asyncio.sleep(0.01)  # a database read: the others run meanwhile
+    return value

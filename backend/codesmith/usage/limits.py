@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,6 +80,22 @@ async def server_tokens_recorded_today(session: AsyncSession) -> int:
 
 # The day's token counter only ever needs a key per (user, day); its window just has to outlive the day.
 _TOKENS_ITEM = RateLimitItemPerDay(1, 2)
+# With Redis, the counters are plain integers under this prefix, changed by these scripts (atomic).
+_REDIS_PREFIX = "codesmith:"
+_TAKE = """
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if total > tonumber(ARGV[2]) then
+    redis.call('DECRBY', KEYS[1], ARGV[1])
+    return {0, total - tonumber(ARGV[1])}
+end
+return {1, total}
+"""
+_ADD = """
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return total
+"""
 
 
 class UsageLimiter:
@@ -88,6 +105,9 @@ class UsageLimiter:
         self._limiter = limiter
         # With Redis the counters are shared by every replica and outlive them: one replica seeds each
         # (whoever sets its marker first), and again only if Redis lost it.
+        self._redis: Redis | None = None
+        self._take_script: AsyncScript | None = None
+        self._add_script: AsyncScript | None = None
         self.redis = redis
         # The (user, day) counters this process has already started from the database: the sum query
         # runs once per user and day, not on every request of a user who has used nothing yet today.
@@ -96,6 +116,16 @@ class UsageLimiter:
         # One lock per counter being seeded, never one for everybody: a slow first request of one user
         # must not hold up anyone else's.
         self._seeding: dict[str, asyncio.Lock] = {}
+
+    @property
+    def redis(self) -> Redis | None:
+        return self._redis
+
+    @redis.setter
+    def redis(self, redis: Redis | None) -> None:
+        self._redis = redis
+        self._take_script = redis.register_script(_TAKE) if redis is not None else None
+        self._add_script = redis.register_script(_ADD) if redis is not None else None
 
     async def admit_request(self, user: User, settings: Settings) -> None:
         """Count one generation request (refused ones too); 429 when the minute's budget is spent."""
@@ -118,7 +148,7 @@ class UsageLimiter:
         """Today's tokens: recorded usage plus reservations of generations still running."""
         day = utc_day()
         await self.prepare(session, user.id)
-        return int(await self._limiter.storage.get(self._key(user.id, day)) or 0)
+        return await self._count(self._key(user.id, day))
 
     async def prepare(self, session: AsyncSession, user_id: str) -> None:
         """Start today's counter from the database, once per user and day and process.
@@ -141,11 +171,11 @@ class UsageLimiter:
         # After a restart (in-memory storage) the counter is empty: start it from what the database
         # recorded today, so a restart never hands out a fresh daily budget.
         if self.redis is not None:
-            marker = f"{key}:seeded"
+            marker = f"{_REDIS_PREFIX}{key}:seeded"
             if await self.redis.set(marker, b"1", nx=True, ex=_TOKENS_ITEM.get_expiry()):
                 try:
                     tokens = await recorded()
-                    await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=max(tokens, 0))
+                    await self._add(key, max(tokens, 0))
                 except BaseException:
                     await self.redis.delete(marker)  # the next request seeds it
                     raise
@@ -158,9 +188,9 @@ class UsageLimiter:
         async with lock:
             if key in self._seeded:
                 return
-            if await self._limiter.storage.get(key) == 0:
+            if await self._count(key) == 0:
                 tokens = await recorded()
-                await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=max(tokens, 0))
+                await self._add(key, max(tokens, 0))
             self._seeded.add(key)
             self._seeding.pop(key, None)
 
@@ -191,15 +221,37 @@ class UsageLimiter:
         return reservation
 
     async def _take(self, key: str, tokens: int, budget: int, what: str) -> None:
-        total = await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=tokens)
-        if total > budget:
-            await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=-tokens)
-            left = max(budget - (total - tokens), 0)
+        """Add `tokens` to the counter unless that passes `budget` (429 then): one atomic step in Redis,
+        so replicas reserving at once never hand out more than the budget together."""
+        if self._take_script is not None:
+            taken, total = await self._take_script(
+                keys=[_REDIS_PREFIX + key], args=[tokens, budget, _TOKENS_ITEM.get_expiry()]
+            )
+            before = int(total) - (int(tokens) if taken else 0)
+        else:
+            total = await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=tokens)
+            taken = total <= budget
+            if not taken:
+                await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=-tokens)
+            before = total - tokens
+        if not taken:
+            left = max(budget - before, 0)
             raise RateLimited(
                 f"{what}: this request needs up to {tokens} tokens and {left} of {budget} are left today. "
                 "The budget renews at 00:00 UTC.",
                 retry_after=seconds_until_midnight(),
             )
+
+    async def _count(self, key: str) -> int:
+        if self.redis is not None:
+            return int(await self.redis.get(_REDIS_PREFIX + key) or 0)
+        return int(await self._limiter.storage.get(key) or 0)
+
+    async def _add(self, key: str, amount: int) -> None:
+        if self._add_script is not None:
+            await self._add_script(keys=[_REDIS_PREFIX + key], args=[amount, _TOKENS_ITEM.get_expiry()])
+        else:
+            await self._limiter.storage.incr(key, _TOKENS_ITEM.get_expiry(), amount=amount)
 
     def _server_key(self, day: str) -> str:
         return _TOKENS_ITEM.key_for("server-key-tokens", day)
@@ -209,9 +261,8 @@ class UsageLimiter:
         used = max(actual_tokens, 0)
         delta = used - reservation.tokens
         if delta:
-            expiry = _TOKENS_ITEM.get_expiry()
             if reservation.user_counted:
-                await self._limiter.storage.incr(self._key(reservation.user_id, reservation.day), expiry, amount=delta)
+                await self._add(self._key(reservation.user_id, reservation.day), delta)
             if reservation.server_counted:
-                await self._limiter.storage.incr(self._server_key(reservation.day), expiry, amount=delta)
+                await self._add(self._server_key(reservation.day), delta)
         reservation.tokens = used
