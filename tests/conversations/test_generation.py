@@ -9,8 +9,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from codesmith.conversations.prompt import SYSTEM_PROMPT
+from codesmith.config import Settings
+from codesmith.conversations import runner
+from codesmith.conversations.jobs import Job
+from codesmith.conversations.prompt import SYSTEM_PROMPT, Context
 from codesmith.conversations.tables import Conversation, Message
+from codesmith.llm.types import Endpoint
+from codesmith.models.service import ResolvedModel
 from codesmith.models.tables import Model
 from tests.conftest import UserHandle
 from tests.conversations.helpers import add_model, message_row, message_rows, sessionmaker_of
@@ -68,6 +73,27 @@ class TestCreate:
         assert "Haskell" not in SYSTEM_PROMPT
         stored = await message_rows(app, response.json()["id"])
         assert stored[0].content == PROMPT  # stored as typed, the language lives on the conversation
+
+    async def test_a_self_hosted_model_gets_the_conversation_as_its_routers_session_key(
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, fake_model: str, fake_upstream: FakeUpstream
+    ) -> None:
+        """vLLM's router (--routing-logic session) keeps a conversation on the replica with its prefix cached."""
+        first = await create(client, user)
+        cid = first.json()["id"]
+        again = await client.post(
+            f"/conversations/{cid}/messages", json={"content": "Add type hints"}, headers=user.headers
+        )
+        assert again.status_code == 201, again.text
+        assert [headers.get("x-session-id") for headers in fake_upstream.headers[-2:]] == [cid, cid]
+
+    def test_openai_gets_no_session_header(self, settings: Settings) -> None:
+        def job(provider: str) -> Job:
+            endpoint = Endpoint(base_url="http://x/v1", model="m")
+            model = ResolvedModel("m1", "M", provider, endpoint, 4096, None, None)
+            return Job("a1", "c1", "u1", model, Context([], 1, 1, 0), None)
+
+        assert runner._session_headers(settings, job("vllm")) == {"X-Session-ID": "c1"}
+        assert runner._session_headers(settings, job("openai")) is None
 
     async def test_the_title_is_the_first_line_cut_at_a_word(
         self, client: httpx.AsyncClient, user: UserHandle, fake_model: str
