@@ -16,6 +16,7 @@ import openai
 import orjson
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy import update as sa_update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codesmith.config import Settings
@@ -193,6 +194,21 @@ async def sync_settings_models(session: AsyncSession, settings: Settings) -> Non
         model.output_cost_per_mtok = price.output_per_mtok if price else None
     await session.flush()
     await choose_default(session, settings)
+
+
+async def sync_settings_models_at_start(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """sync_settings_models in its own transaction. Replicas starting together insert the same rows: the
+    one that loses the race finds them on its second try."""
+    for attempt in range(1, 4):
+        try:
+            async with sessionmaker() as session:
+                await sync_settings_models(session, settings)
+                await session.commit()
+            return
+        except IntegrityError:
+            if attempt == 3:
+                raise
+            logger.info("settings models written by another replica meanwhile: again")
 
 
 async def choose_default(session: AsyncSession, settings: Settings, first_vllm_id: str | None = None) -> None:
