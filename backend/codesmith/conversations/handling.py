@@ -9,7 +9,7 @@ connects cancels and subscribers to it wherever it runs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +48,7 @@ from codesmith.db import new_id, utcnow
 from codesmith.errors import GenerationInProgress, NotFound, ValidationFailed
 from codesmith.guard.input import clean_prompt
 from codesmith.guard.local import ensure_code_request
+from codesmith.llm.types import ChatMessage
 from codesmith.models import service as models
 from codesmith.models.service import ResolvedModel
 from codesmith.security import Keyring
@@ -135,6 +136,64 @@ async def regenerate(
         return await _launch(session, who, conversation, anchor, model, context)
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A chat that the client sends whole (the OpenAI-compatible API): its own system messages, which go
+    after Codesmith's, and the turns so far, the last one the new request (a user message)."""
+
+    system: Sequence[str]
+    turns: Sequence[Turn]
+    model_id: str | None
+    store: bool = True  # False: nothing is stored but the usage
+    max_tokens: int | None = None  # the client's limit for the answer (never above the server's)
+    options: Mapping[str, Any] | None = None  # sampling parameters for the upstream
+    source: str = "api"
+
+
+async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Generation:
+    """A generation for a whole chat: the same checks in the same order as `create` (the new request
+    through the guard, every message through the input checks), then, unless `store` is false, the chat
+    stored as a conversation (a chain of its turns) with the answer under its last message."""
+    await _admit(session, who)
+    *history, last = data.turns
+    turns = [
+        *(Turn(t.role, t.kind, _clean_input(who, t)) for t in history),
+        Turn(last.role, last.kind, _clean(who, last.content, "messages")),
+    ]
+    system = [_clean_input(who, Turn(Role.USER, MessageKind.REQUEST, text)) for text in data.system]
+    model = await models.resolve(session, who.user, who.keyring, who.settings, data.model_id)
+    own: list[ChatMessage] = [{"role": "system", "content": text} for text in system]
+    path = [*own, *chat_messages(turns, None)]
+    reserve = who.settings.answer_reserve_tokens
+    context = await build_context(
+        path,
+        context_window=model.context_window,
+        reserve_tokens=min(reserve, data.max_tokens) if data.max_tokens else reserve,
+        count=partial(who.generations.llm.count_tokens, model.endpoint),
+        keep=len(system) + 1,
+    )
+    if not data.store:
+        return await _launch_unstored(who, model, context, data.options)
+    now = utcnow()
+    conversation = Conversation(
+        id=new_id(),
+        user_id=who.user.id,
+        title=title_from(turns[0].content),
+        model_id=model.id,
+        source=data.source,
+        created_at=now,
+        updated_at=now,
+    )
+    stored: list[Message] = []
+    for turn in turns:
+        parent = stored[-1] if stored else None
+        at = tree.after(parent.created_at) if parent else now
+        stored.append(_stored_turn(conversation, who.user, parent, turn, at))
+    with who.generations.reserve(conversation.id):
+        session.add_all([conversation, *stored])
+        return await _launch(session, who, conversation, stored[-1], model, context, data.options)
+
+
 async def cancel(
     session: AsyncSession, user: User, generations: GenerationService, conversation_id: str, message_id: str
 ) -> MessagePublic:
@@ -210,6 +269,32 @@ def _clean(who: Requester, text: str, field: str) -> str:
     return cleaned
 
 
+def _clean_input(who: Requester, turn: Turn) -> str:
+    """The input checks without the guard, for the earlier turns of a chat that a client sends whole (an
+    earlier answer may be as long as an answer may be)."""
+    settings = who.settings
+    limit = settings.max_answer_chars if turn.role == Role.ASSISTANT else settings.max_prompt_chars
+    return clean_prompt(turn.content, max_chars=limit, field="messages")
+
+
+def _stored_turn(conversation: Conversation, user: User, parent: Message | None, turn: Turn, at: datetime) -> Message:
+    """One turn of a chat sent whole, as a message: an earlier answer is stored complete, as given."""
+    if turn.role == Role.USER:
+        return _user_message(conversation, user, parent.id if parent else None, turn.kind, turn.content, at)
+    return Message(
+        id=new_id(),
+        conversation_id=conversation.id,
+        user_id=user.id,
+        parent_id=parent.id if parent else None,
+        role=Role.ASSISTANT,
+        kind=MessageKind.GENERATION,
+        content=turn.content,
+        status=MessageStatus.COMPLETE,
+        created_at=at,
+        completed_at=at,
+    )
+
+
 def _user_message(
     conversation: Conversation, user: User, parent_id: str | None, kind: str, content: str, at: datetime
 ) -> Message:
@@ -249,6 +334,7 @@ async def _launch(
     parent: Message,
     model: ResolvedModel,
     context: Context,
+    options: Mapping[str, Any] | None = None,
 ) -> Generation:
     """Store the new messages (committed: they survive whatever the upstream does) with the answer owned
     by this replica under a lease, and start its runner. Another replica that started a generation in
@@ -280,8 +366,19 @@ async def _launch(
             await session.rollback()
             raise GenerationInProgress(IN_PROGRESS) from None
         raise
-    job = Job(answer.id, conversation.id, who.user.id, model, context, reservation)
+    job = Job(answer.id, conversation.id, who.user.id, model, context, reservation, options=options)
     return who.generations.start(job, parent.id)
+
+
+async def _launch_unstored(
+    who: Requester, model: ResolvedModel, context: Context, options: Mapping[str, Any] | None
+) -> Generation:
+    """Start a generation that stores nothing but its usage: no conversation, no messages (its ids are
+    made up for the ledger and the replica's bookkeeping), the same token reservation."""
+    tokens = context.prompt_tokens + context.max_tokens
+    reservation = await who.limiter.reserve_tokens(who.user, who.settings, tokens, server_key=model.paid_by_server)
+    job = Job(new_id(), new_id(), who.user.id, model, context, reservation, store=False, options=options)
+    return who.generations.start(job, None)
 
 
 def _is_second_generation(exc: IntegrityError) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from codesmith.conversations.prompt import Context
 from codesmith.llm.types import Usage
@@ -20,6 +22,10 @@ class Job:
     model: ResolvedModel
     context: Context
     reservation: Reservation | None
+    # False: nothing of it is stored but its usage (the OpenAI-compatible API's `"store": false`).
+    store: bool = True
+    # Sampling parameters passed on to the upstream as they are (temperature, top_p, stop, seed...).
+    options: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -95,12 +95,14 @@ class Context:
 
 
 async def build_context(
-    path: list[ChatMessage], *, context_window: int, reserve_tokens: int, count: TokenCounter
+    path: list[ChatMessage], *, context_window: int, reserve_tokens: int, count: TokenCounter, keep: int = 1
 ) -> Context:
     """Keep the system prompt, the original request and the newest turns; drop the oldest between.
 
-    `path` alternates user and assistant messages and starts with the request. The answer's room is
-    reserved; when even the request and the newest exchange leave no room, ContextWindowExceeded.
+    `path` alternates user and assistant messages after its first `keep` messages (the request; for the
+    OpenAI-compatible API, the client's system messages and the first user message), which are always
+    kept. The answer's room is reserved; when even those and the newest exchange leave no room,
+    ContextWindowExceeded.
     """
     max_tokens = answer_reserve(context_window, reserve_tokens)
     budget = context_window - max_tokens
@@ -113,11 +115,11 @@ async def build_context(
         return Context(full, max_tokens, tokens, 0)
     # Between the request (first) and the newest exchange (last two) lie whole turns: drop them in
     # pairs, oldest first, so roles keep alternating. Binary search: few token counts per request.
-    droppable_pairs = max(0, len(path) - 3) // 2
+    droppable_pairs = max(0, len(path) - keep - 2) // 2
     low, high = 1, droppable_pairs
     best: tuple[list[ChatMessage], int] | None = None
     if droppable_pairs:
-        smallest = _without_pairs(path, droppable_pairs)
+        smallest = _without_pairs(path, droppable_pairs, keep)
         tokens, _ = await count(smallest)
         if tokens <= budget:
             best = (smallest, tokens)
@@ -129,7 +131,7 @@ async def build_context(
         )
     while low < high:  # the fewest pairs to drop; `high` always fits
         middle = (low + high) // 2
-        candidate = _without_pairs(path, middle)
+        candidate = _without_pairs(path, middle, keep)
         tokens, _ = await count(candidate)
         if tokens <= budget:
             high, best = middle, (candidate, tokens)
@@ -139,5 +141,5 @@ async def build_context(
     return Context(messages, max_tokens, tokens, 2 * high)
 
 
-def _without_pairs(path: list[ChatMessage], pairs: int) -> list[ChatMessage]:
-    return [SYSTEM_MESSAGE, path[0], *path[1 + 2 * pairs :]]
+def _without_pairs(path: list[ChatMessage], pairs: int, keep: int = 1) -> list[ChatMessage]:
+    return [SYSTEM_MESSAGE, *path[:keep], *path[keep + 2 * pairs :]]

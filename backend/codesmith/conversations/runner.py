@@ -19,7 +19,7 @@ from codesmith.config import Settings
 from codesmith.conversations import sse
 from codesmith.conversations.jobs import Job, Outcome
 from codesmith.conversations.running import Generation
-from codesmith.conversations.store import store_final
+from codesmith.conversations.store import store_final, store_usage_only
 from codesmith.conversations.tables import MessageStatus
 from codesmith.errors import AppError
 from codesmith.guard import record_refusal
@@ -49,17 +49,22 @@ _STOP_STATUS = {
 
 async def run(service: GenerationService, job: Job, generation: Generation) -> None:
     """The generation's task: stream, settle, store, publish."""
-    service.writer.watch(generation)
+    if job.store:
+        service.writer.watch(generation)
     outcome = await _generate(service.llm, service.settings, job, generation)
+    generation.outcome = outcome
     generation.closing = True  # from here on, a cancel is too late: the outcome gets stored as it is
     # First what must happen whatever fails later: the day's reservation is replaced by what was used.
     await _settle(service.limiter, job, outcome)
-    await service.writer.unwatch(generation)
+    if job.store:
+        await service.writer.unwatch(generation)
     # The final write must happen even when a shutdown cancels this task again meanwhile: it runs on,
     # and publishes the stream's last event when it is done.
-    final = asyncio.ensure_future(
-        store_final(service.sessionmaker, service.replica_id, job, outcome, generation.text())
-    )
+    if job.store:
+        storing = store_final(service.sessionmaker, service.replica_id, job, outcome, generation.text())
+    else:
+        storing = store_usage_only(service.sessionmaker, job, outcome, generation.length)
+    final = asyncio.ensure_future(storing)
     final.add_done_callback(lambda stored: _publish(service, generation, stored))
     try:
         await asyncio.shield(final)
@@ -104,6 +109,7 @@ async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: G
                 max_tokens=job.context.max_tokens,
                 min_interval=COALESCE_SECONDS,  # faster tokens come together: one append, one write
                 headers=_session_headers(settings, job),
+                options=job.options,
             )
             # Closed on every exit (a refusal's early stop, a cancel): the upstream connection goes with it.
             async with aclosing(cast(AsyncGenerator[ChatEvent, None], stream)) as events:

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from codesmith.conversations import sse
 from codesmith.conversations.tables import MessageStatus
 from codesmith.metrics import ACTIVE_STREAMS
+
+if TYPE_CHECKING:
+    from codesmith.conversations.jobs import Outcome
 
 
 class Generation:
@@ -33,6 +37,7 @@ class Generation:
         "listener",
         "message_id",
         "model_id",
+        "outcome",
         "parent_id",
         "status",
         "stop_reason",
@@ -52,6 +57,8 @@ class Generation:
         self.length = 0  # characters in chunks: the offset that event ids count
         self.status: str = MessageStatus.PENDING
         self.final: bytes | None = None  # the encoded `done` or `error` event, once finished
+        # How it ended, as the runner saw it (set before the final write; `final` says it is stored).
+        self.outcome: Outcome | None = None
         self.finished = asyncio.Event()
         self.stop_reason: str | None = None  # "cancelled", "interrupted" or "gone"
         self.closing = False  # the answer has ended and is being stored: too late to stop it

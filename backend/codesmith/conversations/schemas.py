@@ -45,6 +45,10 @@ class MessagePublic(BaseModel):
     completed_at: datetime | None
 
 
+ConversationSource = Literal["app", "api"]
+_SOURCE = "Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`)."
+
+
 class ConversationListItem(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -52,6 +56,7 @@ class ConversationListItem(BaseModel):
     title: str
     model_id: str | None
     language: str | None
+    source: ConversationSource = Field(description=_SOURCE)
     created_at: datetime
     updated_at: datetime
     preview: str | None = Field(description="The first snippet's first lines.")
@@ -64,6 +69,7 @@ class ConversationPublic(BaseModel):
     title: str
     model_id: str | None
     language: str | None
+    source: ConversationSource = Field(description=_SOURCE)
     created_at: datetime
     updated_at: datetime
     messages: list[MessagePublic]

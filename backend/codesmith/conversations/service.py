@@ -91,6 +91,7 @@ def _detail(conversation: Conversation, messages: list[MessagePublic]) -> Conver
         title=conversation.title,
         model_id=conversation.model_id,
         language=conversation.language,
+        source=conversation.source,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
         messages=messages,

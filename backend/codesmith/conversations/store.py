@@ -205,6 +205,27 @@ async def store_final(
     return sse.error("internal_error", "The answer could not be stored.", job.message_id, len(text))
 
 
+async def store_usage_only(
+    sessionmaker: async_sessionmaker[AsyncSession], job: Job, outcome: Outcome, offset: int
+) -> bytes:
+    """The end of a generation that is not stored (`Job.store` false): only its record in the usage
+    ledger, which the day's budget and the usage page count; the event that ends its stream."""
+    values = _final_values(job, outcome, "")
+    for attempt in range(1, FINAL_WRITE_ATTEMPTS + 1):
+        try:
+            async with sessionmaker() as session:
+                await _record_usage(session, job, outcome, values, None, written=False)
+                await session.commit()
+            break
+        except Exception:  # a locked or unreachable database: the tokens were spent, try again
+            logger.exception("recording usage failed", extra={"message_id": job.message_id, "attempt": attempt})
+            if attempt < FINAL_WRITE_ATTEMPTS:
+                await asyncio.sleep(attempt)
+    if outcome.status in (MessageStatus.FAILED, MessageStatus.REJECTED) and outcome.error_code:
+        return sse.error(outcome.error_code, outcome.error_detail or "", job.message_id, offset)
+    return sse.encode("done", {"id": job.message_id, "status": outcome.status, "stored": False}, offset)
+
+
 def _final_values(job: Job, outcome: Outcome, text: str) -> dict[str, Any]:
     values: dict[str, Any] = {
         "status": outcome.status,
@@ -283,7 +304,7 @@ async def _record_usage(
         record_id=job.message_id,
         user_id=job.user_id,
         message_id=job.message_id,
-        conversation_id=job.conversation_id,
+        conversation_id=job.conversation_id if job.store else None,
         model_id=job.model.id,
         model_name=job.model.endpoint.model,
         provider=job.model.provider,

@@ -47,6 +47,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     language: Mapped[str | None] = mapped_column(String(40), default=None)
     # The first snippet's first lines, kept here so the list needs no join.
     preview: Mapped[str | None] = mapped_column(Text, default=None)
+    # Where it was started: "app" (the SPA, the /api/v1 routes) or "api" (the OpenAI-compatible /v1).
+    source: Mapped[str] = mapped_column(String(16), default="app", server_default="app")
 
 
 class Message(IdMixin, Base):

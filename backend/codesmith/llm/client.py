@@ -110,18 +110,21 @@ class ChatClient:
         temperature: float | None = None,
         min_interval: float = 0.0,
         headers: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Text deltas, then one Usage. Retries only before the first token; raises AppError.
 
         `min_interval`: deltas come at most this often (seconds); faster tokens wait in the connection's
         buffer and come together as one delta (see Pacer). `headers`: extra request headers (vLLM's
-        session routing).
+        session routing). `options`: more body parameters (sampling: top_p, stop, seed...), sent as they are.
         """
         attempt = 0
         while True:
             emitted = False
             try:
-                stream = self._stream_once(endpoint, messages, max_tokens, temperature, min_interval, headers)
+                stream = self._stream_once(
+                    endpoint, messages, max_tokens, temperature, min_interval, headers, options
+                )
                 async for event in stream:
                     emitted = True
                     yield event
@@ -150,10 +153,11 @@ class ChatClient:
         temperature: float | None,
         min_interval: float,
         headers: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         # The messages travel in extra_body: the SDK sends it as it is, while `messages=` would walk
         # every message against its TypedDicts first (a millisecond a request, for plain strings).
-        body: dict[str, Any] = {"messages": messages, "stream_options": {"include_usage": True}}
+        body: dict[str, Any] = {**(options or {}), "messages": messages, "stream_options": {"include_usage": True}}
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         if temperature is not None:

@@ -124,6 +124,11 @@ async def remember_model(session: AsyncSession, user: User, model_id: str) -> No
     await users.remember_model(session, user, model_id)
 
 
+async def visible(session: AsyncSession, user: User) -> list[Model]:
+    """Every model the user sees (system ones and their own), in the order `GET /models` lists them."""
+    return await _visible_sorted(session, user)
+
+
 async def _visible_sorted(session: AsyncSession, user: User) -> list[Model]:
     return sorted((await session.execute(select(Model).where(visible_to(user)))).scalars(), key=_listing_key)
 
