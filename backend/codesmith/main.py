@@ -34,6 +34,9 @@ from codesmith.models import discovery
 from codesmith.models import health as model_health
 from codesmith.models import service as models_service
 from codesmith.models.router import router as models_router
+from codesmith.openai_compat import errors as openai_errors
+from codesmith.openai_compat import handles as openai_handles
+from codesmith.openai_compat.router import router as openai_router
 from codesmith.ratelimit import Limiter, make_redis, make_storage
 from codesmith.security import Keyring
 from codesmith.snippets.router import router as snippets_router
@@ -121,6 +124,8 @@ def _mount_spa(app: FastAPI, spa_dir: Path) -> None:
 
     async def not_found(request: Request, exc: Exception) -> Response:
         path = request.url.path
+        if openai_handles(path) and isinstance(exc, StarletteHTTPException):
+            return openai_errors.http_error(request, exc)
         is_api = path == "/api" or path.startswith("/api/")
         is_page = request.method in {"GET", "HEAD"} and not is_api
         if is_page and isinstance(exc, StarletteHTTPException) and exc.status_code == 404:
@@ -212,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app, API_PREFIX)
     app.include_router(_service_router())
     app.include_router(_api_router())
+    app.include_router(openai_router)  # /v1: the OpenAI-compatible API
     _mount_spa(app, settings.spa_dir)
     return app
 

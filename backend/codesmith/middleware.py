@@ -11,9 +11,11 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from codesmith import openai_compat
 from codesmith.errors import PROBLEM_JSON, RequestTooLarge, ValidationFailed
 from codesmith.logs import request_id_var
 from codesmith.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from codesmith.openai_compat import errors as openai_errors
 
 
 def _route_template(scope: Scope) -> str:
@@ -83,15 +85,15 @@ class RequestBodyGuard:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _problem(send, RequestTooLarge(_too_large(limit)).problem())
+            await _problem(send, RequestTooLarge(_too_large(limit)).problem(), scope["path"])
             return
         body, more = await _read_body(receive, limit)
         if body is None:
-            await _problem(send, RequestTooLarge(_too_large(limit)).problem())
+            await _problem(send, RequestTooLarge(_too_large(limit)).problem(), scope["path"])
             return
         refusal = _unstorable_text(body, headers.get(b"content-type", b""))
         if refusal is not None:
-            await _problem(send, refusal.problem())
+            await _problem(send, refusal.problem(), scope["path"])
             return
         await self.app(scope, _replay(body, more, receive), send)
 
@@ -181,13 +183,17 @@ def _nul_in(value: Any, loc: list[str | int]) -> list[str | int] | None:
     return None
 
 
-async def _problem(send: Send, problem: dict[str, Any]) -> None:
+async def _problem(send: Send, problem: dict[str, Any], path: str = "") -> None:
+    status, media_type = problem["status"], PROBLEM_JSON
+    if openai_compat.handles(path):  # OpenAI's clients get OpenAI's error envelope
+        error = openai_errors.from_problem(problem)
+        status, problem, media_type = error.status, error.body(), "application/json"
     body = orjson.dumps(problem)
     await send(
         {
             "type": "http.response.start",
-            "status": problem["status"],
-            "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+            "status": status,
+            "headers": [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})

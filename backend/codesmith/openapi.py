@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from codesmith import openai_compat
 from codesmith.errors import PROBLEM_JSON
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -138,6 +139,8 @@ def document_errors(schema: dict[str, Any], api_prefix: str) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for path, operations in schema.get("paths", {}).items():
+        if openai_compat.handles(path):
+            continue  # OpenAI's error envelope, as its router declares it
         for method, operation in operations.items():
             codes = _error_codes(method, path, operation, api_prefix)
             _set_error_responses(operation, codes)
