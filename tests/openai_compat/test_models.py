@@ -10,7 +10,6 @@ from sqlalchemy import update
 
 from codesmith.models.tables import Model
 from tests.conftest import LiveServer
-
 from tests.conversations.helpers import add_model
 from tests.fakes.upstream import FakeUpstream
 from tests.openai_compat.conftest import ApiUser
