@@ -36,7 +36,8 @@ class TestList:
         assert [item["id"] for item in body["items"]] == [newer.id, older.id]
         assert body["next_cursor"] is None
         item = body["items"][0]
-        assert set(item) == {"id", "title", "model_id", "language", "created_at", "updated_at", "preview"}
+        assert set(item) == {"id", "title", "model_id", "language", "source", "created_at", "updated_at", "preview"}
+        assert item["source"] == "app"
         assert item["title"] == "Weather"
         assert item["preview"].startswith("package main\n\nfunc fetchWeather(")
         assert "messages" not in item
