@@ -139,8 +139,10 @@ def document_errors(schema: dict[str, Any], api_prefix: str) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for path, operations in schema.get("paths", {}).items():
-        if openai_compat.handles(path):
-            continue  # OpenAI's error envelope, as its router declares it
+        if openai_compat.handles(path):  # OpenAI's error envelope, as its router declares it
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)  # validation errors answer 400 there
+            continue
         for method, operation in operations.items():
             codes = _error_codes(method, path, operation, api_prefix)
             _set_error_responses(operation, codes)

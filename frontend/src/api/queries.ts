@@ -17,6 +17,7 @@ export const keys = {
   snippets: (q: string, language: string) => ["snippets", q, language] as const,
   usage: (days: number) => ["usage", days] as const,
   apiTokens: ["api-tokens"] as const,
+  openaiModels: ["openai-models"] as const,
 };
 
 const PAGE_SIZE = 20;
@@ -175,4 +176,9 @@ export function useApiTokens() {
     queryKey: keys.apiTokens,
     queryFn: () => unwrap(api.GET("/api/v1/users/me/api-tokens", { params: { query: { limit: 100 } } })),
   });
+}
+
+/** The models under their ids for OpenAI clients (`GET /v1/models`: the same models, readable ids). */
+export function useOpenAIModels() {
+  return useQuery({ queryKey: keys.openaiModels, queryFn: () => unwrap(api.GET("/v1/models")) });
 }

@@ -506,6 +506,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Chat Completion
+         * @description A chat completion run through Codesmith's pipeline (guard, limits, context, usage, history).
+         */
+        post: operations["openai-create_chat_completion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Models
+         * @description The models you may use (those `GET /api/v1/models` lists), under their OpenAI ids.
+         */
+        get: operations["openai-list_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Model */
+        get: operations["openai-get_model"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -578,6 +635,118 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** ChatCompletion */
+        ChatCompletion: {
+            /** Choices */
+            choices: components["schemas"]["Choice"][];
+            /** Created */
+            created: number;
+            /** Id */
+            id: string;
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @constant
+             */
+            object: "chat.completion";
+            /** System Fingerprint */
+            system_fingerprint?: null;
+            usage: components["schemas"]["codesmith__openai_compat__schemas__Usage"];
+        };
+        /**
+         * ChatCompletionRequest
+         * @description `POST /v1/chat/completions`. Other parameters are accepted and ignored.
+         */
+        ChatCompletionRequest: {
+            /** Frequency Penalty */
+            frequency_penalty?: number | null;
+            /**
+             * Functions
+             * @description Not supported: a non-empty list answers 400.
+             */
+            functions?: unknown[] | null;
+            /** Max Completion Tokens */
+            max_completion_tokens?: number | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /** Messages */
+            messages: components["schemas"]["ChatMessageIn"][];
+            /** Model */
+            model: string;
+            /**
+             * N
+             * @description Only 1: more choices answer 400.
+             */
+            n?: number | null;
+            /** Presence Penalty */
+            presence_penalty?: number | null;
+            /** Seed */
+            seed?: number | null;
+            /** Stop */
+            stop?: string | string[] | null;
+            /**
+             * Store
+             * @description `false`: no conversation is stored (usage still counts).
+             */
+            store?: boolean | null;
+            /**
+             * Stream
+             * @default false
+             */
+            stream?: boolean;
+            stream_options?: components["schemas"]["StreamOptions"] | null;
+            /** Temperature */
+            temperature?: number | null;
+            /**
+             * Tools
+             * @description Not supported: a non-empty list answers 400.
+             */
+            tools?: unknown[] | null;
+            /** Top P */
+            top_p?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ChatMessageIn */
+        ChatMessageIn: {
+            /** Content */
+            content?: string | components["schemas"]["TextPart"][] | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
+        } & {
+            [key: string]: unknown;
+        };
+        /** Choice */
+        Choice: {
+            /**
+             * Finish Reason
+             * @enum {string}
+             */
+            finish_reason: "stop" | "length";
+            /** Index */
+            index: number;
+            /** Logprobs */
+            logprobs?: null;
+            message: components["schemas"]["CompletionMessage"];
+        };
+        /** CompletionMessage */
+        CompletionMessage: {
+            /** Content */
+            content: string;
+            /** Refusal */
+            refusal?: null;
+            /**
+             * Role
+             * @constant
+             */
+            role: "assistant";
+        };
         /** ConversationCreate */
         ConversationCreate: {
             /**
@@ -620,6 +789,12 @@ export interface components {
              * @description The first snippet's first lines.
              */
             preview: string | null;
+            /**
+             * Source
+             * @description Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`).
+             * @enum {string}
+             */
+            source: "app" | "api";
             /** Title */
             title: string;
             /**
@@ -646,6 +821,12 @@ export interface components {
             messages: components["schemas"]["MessagePublic"][];
             /** Model Id */
             model_id: string | null;
+            /**
+             * Source
+             * @description Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`).
+             * @enum {string}
+             */
+            source: "app" | "api";
             /** Title */
             title: string;
             /**
@@ -674,6 +855,24 @@ export interface components {
             prompt_tokens: number;
             /** Requests */
             requests: number;
+        };
+        /** ErrorBody */
+        ErrorBody: {
+            /** Code */
+            code: string | null;
+            /** Message */
+            message: string;
+            /** Param */
+            param: string | null;
+            /** Type */
+            type: string;
+        };
+        /**
+         * ErrorResponse
+         * @description OpenAI's error envelope.
+         */
+        ErrorResponse: {
+            error: components["schemas"]["ErrorBody"];
         };
         /** LimitsUpdate */
         LimitsUpdate: {
@@ -761,7 +960,34 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "streaming" | "complete" | "failed" | "cancelled" | "interrupted" | "rejected";
-            usage: components["schemas"]["Usage"] | null;
+            usage: components["schemas"]["codesmith__conversations__schemas__Usage"] | null;
+        };
+        /** Model */
+        Model: {
+            /** Codesmith Id */
+            codesmith_id: string;
+            /** Context Window */
+            context_window: number;
+            /** Created */
+            created: number;
+            /**
+             * Id
+             * @description System models: the upstream name; your own: their name (`@…` when ambiguous).
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Object
+             * @default model
+             * @constant
+             */
+            object?: "model";
+            /**
+             * Owned By
+             * @enum {string}
+             */
+            owned_by: "system" | "user";
         };
         /** ModelCheck */
         ModelCheck: {
@@ -844,6 +1070,17 @@ export interface components {
              * @description Users' own models may use loopback or private-network servers (CODESMITH_ALLOW_PRIVATE_MODEL_HOSTS); otherwise only public addresses.
              */
             user_private_hosts: boolean;
+        };
+        /** ModelList */
+        ModelList: {
+            /** Data */
+            data: components["schemas"]["Model"][];
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
         };
         /** ModelPublic */
         ModelPublic: {
@@ -1092,6 +1329,16 @@ export interface components {
             detail: string;
             message_id: string;
         };
+        /** StreamOptions */
+        StreamOptions: {
+            /**
+             * Include Usage
+             * @default false
+             */
+            include_usage?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * StreamStart
          * @description `event: start`: the generation that this stream follows.
@@ -1101,6 +1348,18 @@ export interface components {
             message_id: string;
             model_id: string;
             parent_id: string | null;
+        };
+        /** TextPart */
+        TextPart: {
+            /** Text */
+            text?: string | null;
+            /**
+             * Type
+             * @description Only `"text"` parts are taken.
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -1113,18 +1372,6 @@ export interface components {
              * @default bearer
              */
             token_type?: string;
-        };
-        /** Usage */
-        Usage: {
-            /** Completion Tokens */
-            completion_tokens: number;
-            /**
-             * Cost Usd
-             * @description null when the model has no price.
-             */
-            cost_usd: number | null;
-            /** Prompt Tokens */
-            prompt_tokens: number;
         };
         /** UsageLimitsPublic */
         UsageLimitsPublic: {
@@ -1234,6 +1481,27 @@ export interface components {
              * @description Whether OpenAI accepted the stored key when it was saved (false: no key, or not checked).
              */
             openai_key_verified: boolean;
+        };
+        /** Usage */
+        codesmith__conversations__schemas__Usage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /**
+             * Cost Usd
+             * @description null when the model has no price.
+             */
+            cost_usd: number | null;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+        };
+        /** Usage */
+        codesmith__openai_compat__schemas__Usage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
         };
     };
     responses: never;
@@ -3983,6 +4251,199 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    "openai-create_chat_completion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description A `chat.completion`; with `stream: true`, `chat.completion.chunk` events, then `data: [DONE]`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatCompletion"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid request, a refused prompt (`not_a_code_request`), `n` > 1, tools, or a model that needs a key. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No, an invalid or a revoked token (`invalid_api_key`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such model, or not yours (`model_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests, streams or tokens today: see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The model provider failed or rejected the key. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The model is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The model provider timed out. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-list_models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description No, an invalid or a revoked token (`invalid_api_key`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description No, an invalid or a revoked token (`invalid_api_key`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such model, or not yours (`model_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };

@@ -23,6 +23,8 @@ export interface Page<T> {
 export type Problem = Partial<Schemas["Problem"]> & { status: number };
 
 export type Model = Schemas["ModelPublic"];
+/** A model as `GET /v1/models` lists it for OpenAI clients. */
+export type OpenAIModel = Schemas["Model"];
 export type Provider = Model["provider"];
 export type ModelStatus = Model["status"];
 export type ModelCreate = Schemas["ModelCreate"];

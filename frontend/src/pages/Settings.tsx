@@ -5,6 +5,7 @@ import { api, unwrap } from "../api/client";
 import { ApiError, errorMessage } from "../api/errors";
 import { keys, useApiTokens, useMe } from "../api/queries";
 import type { ApiToken, ApiTokenCreated } from "../api/types";
+import { ClientSetup } from "../components/ClientSetup";
 import { ConfirmDialog } from "../components/Dialog";
 import { SendKeySetting } from "../components/SendKeySetting";
 import { CheckIcon, CopyIcon, KeyIcon, TrashIcon } from "../components/icons";
@@ -247,6 +248,7 @@ function ApiTokensCard() {
         onConfirm={() => revoking && revoke.mutate(revoking.id)}
         message={<p>Anything using this token stops working at once.</p>}
       />
+      <ClientSetup token={created?.token} />
     </Card>
   );
 }
