@@ -7,7 +7,7 @@ import { renderApp } from "../test/render";
 
 afterEach(() => vi.unstubAllGlobals());
 
-const summary = { id: "c1", title: "Parse ISO dates", model_id: "m", language: "python", created_at: "2025-01-01T00:00:00Z", updated_at: "2025-01-01T00:00:00Z", preview: "def parse(s):" };
+const summary = { id: "c1", title: "Parse ISO dates", model_id: "m", language: "python", source: "app", created_at: "2025-01-01T00:00:00Z", updated_at: "2025-01-01T00:00:00Z", preview: "def parse(s):" };
 
 describe("Home", () => {
   it("asks before deleting and says how many messages go", async () => {

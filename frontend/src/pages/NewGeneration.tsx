@@ -93,6 +93,7 @@ export default function NewGeneration() {
             title: text.split("\n")[0]!.slice(0, 80),
             model_id: start.model_id,
             language: language || null,
+            source: "app",
             created_at: now,
             updated_at: now,
             messages: [

@@ -58,6 +58,7 @@ export function conversation(messages: Message[], fields: Partial<Conversation> 
     title: "Parse ISO dates",
     model_id: "m-gpt",
     language: "python",
+    source: "app",
     created_at: "2025-01-01T00:00:00Z",
     updated_at: "2025-01-01T00:00:00Z",
     messages,
