@@ -18,8 +18,8 @@ from typing import Any
 from bench import procs, report
 
 RESULTS_DIR = procs.BENCH_DIR / "results"
-SECTIONS = ("streaming", "scale", "real-vllm")
-DEFAULT_SECTIONS = ["streaming", "scale"]
+SECTIONS = ("streaming", "scale", "real-vllm", "openai")
+DEFAULT_SECTIONS = ["streaming", "scale", "openai"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             results["scale"] = _scale(args)
         if "real-vllm" in sections:
             results["real_vllm"] = _real_vllm(args)
+        if "openai" in sections:
+            results["openai"] = _openai(args)
     finally:
         results["seconds"] = round(time.monotonic() - started, 1)
         path = RESULTS_DIR / f"{stamp}.json"
@@ -93,6 +95,14 @@ def _real_vllm(args: argparse.Namespace) -> dict[str, Any]:
     return real_vllm.run(quick=args.quick)
 
 
+def _openai(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import openai_compat
+
+    procs.say("/v1 (OpenAI-compatible): direct vs Codesmith's /v1" + ("" if args.no_litellm else " vs LiteLLM"))
+    levels = [int(c) for c in args.concurrency.split(",")]
+    return openai_compat.run(quick=args.quick, concurrencies=levels, with_litellm=not args.no_litellm)
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     parts = [
@@ -112,6 +122,10 @@ def render(results: dict[str, Any]) -> str:
         parts += ["### Data at scale", "", report.scale_tables(results["scale"])]
     if "real_vllm" in results:
         parts += ["### Real engine (vLLM on the CPU, tiny model)", "", report.real_vllm_tables(results["real_vllm"])]
+    if "openai" in results:
+        from bench import openai_compat
+
+        parts += ["### /v1 (OpenAI-compatible)", "", openai_compat.render(results["openai"]), ""]
     return "\n".join(parts)
 
 
