@@ -39,7 +39,7 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(min_length=1, max_length=500)
-    messages: list[ChatMessageIn] = Field(max_length=10_000)
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=10_000)
     stream: bool = False
     stream_options: StreamOptions | None = None
     store: bool | None = Field(default=None, description="`false`: no conversation is stored (usage still counts).")
