@@ -122,9 +122,7 @@ class ChatClient:
         while True:
             emitted = False
             try:
-                stream = self._stream_once(
-                    endpoint, messages, max_tokens, temperature, min_interval, headers, options
-                )
+                stream = self._stream_once(endpoint, messages, max_tokens, temperature, min_interval, headers, options)
                 async for event in stream:
                     emitted = True
                     yield event
