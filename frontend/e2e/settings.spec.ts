@@ -27,6 +27,28 @@ test("an API token is shown once, copies, works for scripts, and stops working w
   expect(me.status()).toBe(200);
   expect(((await me.json()) as { email: string }).email).toBe(account.email);
 
+  // The client set-up shows this server's /v1 base URL and a snippet carrying the new token and a model id
+  // that works: an OpenAI client with them gets a chat completion.
+  const origin = new URL(page.url()).origin;
+  const setup = page.getByRole("region", { name: "Use Codesmith from your editor or scripts" });
+  await expect(setup.getByLabel("Base URL", { exact: true })).toHaveValue(`${origin}/v1`);
+  const snippet = setup.getByRole("tabpanel");
+  await expect(snippet).toContainText(`api_key="${token}"`);
+  await expect(snippet).toContainText(/model="[^"]+"/);
+  const modelId = /model="([^"]+)"/.exec(await snippet.innerText())![1]!;
+  await setup.getByRole("button", { name: "Copy snippet" }).click();
+  expect(await clipboardText(page)).toContain(`OpenAI(base_url="${origin}/v1", api_key="${token}")`);
+  for (const [tab, text] of [["curl", `curl ${origin}/v1/chat/completions`], ["Continue", `apiBase: ${origin}/v1`], ["Aider", `aider --model openai/${modelId}`]]) {
+    await setup.getByRole("tab", { name: tab }).click();
+    await expect(snippet).toContainText(text!);
+  }
+  const completion = await script.post("/v1/chat/completions", {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { model: modelId, messages: [{ role: "user", content: "Write a Python function that reverses a string" }] },
+  });
+  expect(completion.status()).toBe(200);
+  expect(((await completion.json()) as { object: string }).object).toBe("chat.completion");
+
   // Dismissed, it is gone for good: not on the page, not after a reload; the list shows it was used.
   await shown.getByRole("button", { name: "I have saved it" }).click();
   await expect(shown).toBeHidden();
@@ -43,5 +65,8 @@ test("an API token is shown once, copies, works for scripts, and stops working w
 
   const after = await script.get("/api/v1/users/me", { headers: { Authorization: `Bearer ${token}` } });
   expect(after.status()).toBe(401);
+  const openai = await script.get("/v1/models", { headers: { Authorization: `Bearer ${token}` } });
+  expect(openai.status()).toBe(401);
+  expect(((await openai.json()) as { error: { code: string } }).error.code).toBe("invalid_api_key");
   await script.dispose();
 });
