@@ -80,9 +80,11 @@ class TestRestart:
     async def test_unfinished_generations_are_marked_interrupted_with_their_partial_text(
         self, app: FastAPI, settings: Settings, user: UserHandle
     ) -> None:
-        _, (streaming, pending, complete) = await seed(
-            app, user.id, [("streaming", "def half_done("), ("pending", ""), ("complete", DEFAULT_REPLY)]
+        # Two conversations: one may hold only one running generation (migration 0008).
+        _, (streaming, complete) = await seed(
+            app, user.id, [("streaming", "def half_done("), ("complete", DEFAULT_REPLY)]
         )
+        _, (pending,) = await seed(app, user.id, [("pending", "")])
         async with started(settings):
             pass
         rows = [await message_row(app, message_id) for message_id in (streaming, pending, complete)]
