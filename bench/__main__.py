@@ -2,8 +2,8 @@
 replicas: one worker against two, deltas across replicas, the cost of leases and the reaper).
 
 Writes the raw figures as JSON into bench/results/ and prints markdown tables. The full run takes about
-eleven minutes once the loaded databases are cached in bench/.cache/ (the first run loads them: ten more);
-`--quick` is a smoke run (about five). `--real-vllm` adds the real vLLM CPU engine. See docs/performance.md.
+seventeen minutes once the loaded databases are cached in bench/.cache/ (the first run loads them: ten
+more); `--quick` is a smoke run (about eight). `--real-vllm` adds the real vLLM CPU engine. See docs/performance.md.
 """
 
 from __future__ import annotations
