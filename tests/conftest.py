@@ -1,11 +1,13 @@
-"""Shared fixtures: a migrated database per test, the app, an API client, a live server, users."""
+"""Shared fixtures: a migrated database per test (SQLite or PostgreSQL: tests/databases.py), the app, an API
+client, a live server, users; and the suite's rules (backend-only tests, no skips when services are required)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from codesmith.config import Settings
 from codesmith.main import create_app
 from codesmith.migrations import upgrade
 from codesmith.users.tables import User
+from tests import databases
 from tests.fakes.upstream import FakeUpstream, running
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789abcdef"
@@ -32,12 +35,93 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+REQUIRE_SERVICES_VAR = "CODESMITH_TEST_REQUIRE_SERVICES"
+BACKEND_MARKERS = {"sqlite_only": "sqlite", "postgresql_only": "postgresql"}
+
+
+def services_required() -> bool:
+    return os.environ.get(REQUIRE_SERVICES_VAR, "") not in ("", "0", "false", "no")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: about SQLite itself (FTS5 triggers, pragmas, file modes)")
+    config.addinivalue_line("markers", "postgresql_only: about PostgreSQL itself (its full-text search, its DDL)")
+    try:
+        chosen = databases.backend()
+        if chosen == "postgresql":
+            databases.postgres_admin_url()
+    except (ValueError, databases.PostgresUnavailable) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {databases.backend()}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests about the other backend are deselected, not skipped (a skip fails when services are required)."""
+    chosen = databases.backend()
+    kept, dropped = [], []
+    for item in items:
+        only = [backend for marker, backend in BACKEND_MARKERS.items() if item.get_closest_marker(marker)]
+        (dropped if only and chosen not in only else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """With CODESMITH_TEST_REQUIRE_SERVICES=1 (CI), a skipped test fails: nothing may go untested quietly."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and services_required():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {REQUIRE_SERVICES_VAR}=1 makes every skip a failure: {reason}"
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file migrated once per test session; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
+def database_backend() -> str:
+    """`sqlite` or `postgresql` (CODESMITH_TEST_DATABASE)."""
+    return databases.backend()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory, database_backend: str) -> Iterator[str]:
+    """Migrated once per test session, copied for each test. SQLite: the template file's path; PostgreSQL:
+    the template database's name."""
+    if database_backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        upgrade(f"sqlite+aiosqlite:///{path}")
+        yield str(path)
+        return
+    yield databases.migrated_template_sync()
+    databases.close()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, migrated_template: str, database_backend: str) -> Iterator[str]:
+    """A fresh migrated database for this test (the `settings` fixture's), on the session's backend."""
+    if database_backend == "sqlite":
+        db = tmp_path / "codesmith.db"
+        shutil.copy(migrated_template, db)
+        yield f"sqlite+aiosqlite:///{db}"
+        return
+    url = databases.create_postgres_database_sync(template=migrated_template)
+    yield url
+    databases.drop_postgres_database_sync(url, wait=False)  # overlaps the next test
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path, database_backend: str) -> Iterator[str]:
+    """An empty database (no migrations run) on the session's backend: for tests of the migrations."""
+    if database_backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = databases.create_postgres_database_sync(migrated=False)
+    yield url
+    databases.drop_postgres_database_sync(url)
 
 
 @pytest.fixture
@@ -47,11 +131,9 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_template: Path, settings_overrides: dict[str, Any]) -> Settings:
-    db = tmp_path / "codesmith.db"
-    shutil.copy(migrated_template, db)
+def settings(tmp_path: Path, database_url: str, settings_overrides: dict[str, Any]) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{db}",
+        "database_url": database_url,
         "data_dir": tmp_path / "data",
         "secret_key": TEST_SECRET,
         "openai_api_key": None,

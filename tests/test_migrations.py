@@ -1,20 +1,24 @@
-"""Alembic owns the schema: the migrations must build exactly the tables the code declares."""
+"""Alembic owns the schema: the migrations must build exactly the tables the code declares, and undo them.
+
+Every test runs on the session's backend (CODESMITH_TEST_DATABASE): SQLite, or an empty PostgreSQL database.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, inspect
+from sqlalchemy import Connection, inspect
 
 from codesmith.migrations import alembic_config, upgrade
 from codesmith.schema import Base
+from tests.databases import run_sync_on
 
 
 def _ignored(name: str | None) -> bool:
-    # SQLite's FTS5 search tables and their shadow tables are created by raw SQL in migrations.
+    # Search lives outside the models: SQLite's FTS5 tables and their shadow tables (0004), PostgreSQL's
+    # trigram and full-text indexes (0004, 0009), all named *_search*.
     return name is not None and ("_search" in name or name.startswith("sqlite_"))
 
 
@@ -23,41 +27,41 @@ def _diff(connection: Connection) -> list[object]:
         connection,
         opts={
             "compare_type": True,
-            "include_name": lambda name, type_, parent: not (type_ == "table" and _ignored(name)),
+            "include_name": lambda name, type_, parent: not (type_ in ("table", "index") and _ignored(name)),
         },
     )
     return list(compare_metadata(context, Base.metadata))
 
 
-def test_migrations_match_the_tables(tmp_path: Path) -> None:
-    db = tmp_path / "m.db"
-    upgrade(f"sqlite+aiosqlite:///{db}")
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as connection:
-        assert _diff(connection) == []
-    engine.dispose()
+def test_migrations_match_the_tables(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    assert run_sync_on(empty_database_url, _diff) == []
 
 
-def test_a_table_missing_from_the_migrations_is_detected(tmp_path: Path) -> None:
-    db = tmp_path / "m.db"
-    upgrade(f"sqlite+aiosqlite:///{db}")
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE api_tokens")
-    with engine.connect() as connection:
-        assert any("api_tokens" in str(change) for change in _diff(connection))
-    engine.dispose()
+def test_a_table_missing_from_the_migrations_is_detected(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    run_sync_on(empty_database_url, lambda connection: connection.exec_driver_sql("DROP TABLE api_tokens"), commit=True)
+    assert any("api_tokens" in str(change) for change in run_sync_on(empty_database_url, _diff))
 
 
-def test_single_linear_history_and_downgrade_to_base(tmp_path: Path) -> None:
-    config = alembic_config(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def test_single_linear_history_and_downgrade_to_base(empty_database_url: str) -> None:
+    config = alembic_config(empty_database_url)
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
-    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
-    from alembic import command
-
+    upgrade(empty_database_url)
     command.downgrade(config, "base")
-    engine = create_engine(f"sqlite:///{tmp_path / 'd.db'}")
-    with engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
-    engine.dispose()
-    assert not {t for t in tables if not _ignored(t)}
+    assert not {t for t in run_sync_on(empty_database_url, _tables) if not _ignored(t)}
+
+
+def test_every_step_downgrades_and_upgrades_again(empty_database_url: str) -> None:
+    """Each revision's downgrade undoes its upgrade well enough for the upgrade to run again."""
+    config = alembic_config(empty_database_url)
+    revisions = [script.revision for script in ScriptDirectory.from_config(config).walk_revisions()][::-1]
+    for revision in revisions:
+        upgrade(empty_database_url, revision)
+        command.downgrade(config, "-1")
+        upgrade(empty_database_url, revision)
+    assert run_sync_on(empty_database_url, _diff) == []

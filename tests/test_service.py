@@ -86,6 +86,7 @@ class TestProblemDetails:
         assert response.headers["x-request-id"] == "abc-123"
 
 
+@pytest.mark.sqlite_only
 class TestFileModes:
     async def test_the_sqlite_database_is_0600_in_a_0700_folder_wal_files_too(self, tmp_path: Path) -> None:
         from sqlalchemy import text

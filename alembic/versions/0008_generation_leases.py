@@ -7,6 +7,8 @@
   message, so two replicas can never both start a generation in one conversation (the loser's insert
   fails and it answers 409). Existing duplicates (only a crash of the one-process version could leave
   them) are marked interrupted first, keeping each conversation's newest.
+No index on lease_until: the reaper finds running rows through ix_messages_status, and an indexed
+lease would make every renewal on PostgreSQL a non-HOT update touching all of the table's indexes.
 Plain ADD COLUMN and CREATE INDEX: no batch mode, which on SQLite would copy the messages table and drop
 its search triggers (0004).
 
@@ -45,18 +47,9 @@ def upgrade() -> None:
         sqlite_where=sa.text(_ACTIVE),
         postgresql_where=sa.text(_ACTIVE),
     )
-    # The reaper's and the renewal's statements read only the running generations.
-    op.create_index(
-        "ix_messages_running_lease",
-        "messages",
-        ["lease_until"],
-        sqlite_where=sa.text(_ACTIVE),
-        postgresql_where=sa.text(_ACTIVE),
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_messages_running_lease", table_name="messages")
     op.drop_index("ux_messages_one_active", table_name="messages")
     # Plain DROP COLUMN (SQLite 3.35+): a batch copy would drop the messages table's search triggers.
     op.execute("ALTER TABLE messages DROP COLUMN lease_until")

@@ -5,7 +5,7 @@
   PostgreSQL, no batch copy of the table.
 
 Revision ID: 0011
-Revises: 0008 (0010 once the pg branch's 0009 and 0010 are merged: then set down_revision to "0010")
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

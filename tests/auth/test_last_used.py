@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from codesmith.auth.deps import CurrentUser
@@ -49,7 +51,32 @@ def writes_in(statements: list[str]) -> list[str]:
     return [s for s in statements if s.lstrip().upper().startswith(WRITES)]
 
 
-def another_connection_can_write(settings: Settings) -> bool:
+async def another_connection_can_write(settings: Settings) -> bool:
+    """Whether another connection can write now. SQLite: take the database's write lock. PostgreSQL (row
+    locks): update the user and token rows the request touches, giving up after a short lock wait."""
+    if not settings.database_url.startswith("sqlite"):
+        dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL lock_timeout = '200ms'")
+                await conn.execute("UPDATE users SET updated_at = updated_at")
+                await conn.execute("UPDATE api_tokens SET last_used_at = last_used_at")
+                raise _RollBack
+        except _RollBack:
+            return True
+        except asyncpg.LockNotAvailableError:
+            return False
+        finally:
+            await conn.close()
+    return _sqlite_can_write(settings)
+
+
+class _RollBack(Exception):
+    pass
+
+
+def _sqlite_can_write(settings: Settings) -> bool:
     conn = sqlite3.connect(settings.database_url.split("///", 1)[1], timeout=0.2, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -82,7 +109,7 @@ class TestARequestWithAnApiToken:
     ) -> None:
         async def probe(_: CurrentUser) -> dict[str, bool]:
             # Runs inside the request, after the caller is authenticated and before its session commits.
-            return {"writable": another_connection_can_write(settings)}
+            return {"writable": await another_connection_can_write(settings)}
 
         app.add_api_route("/api/v1/test-probe", probe, methods=["GET"])
         _, as_script = await new_api_token(client, user)

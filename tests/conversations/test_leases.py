@@ -68,7 +68,7 @@ class TestReaper:
             http.stream("POST", "/conversations", json={"prompt": PROMPT, "stream": True}, headers=user.headers) as r,
         ):
             events = [event async for event in events_of(r) if event.event != "comment"]
-            reaped_by_other = await other.state.generations.reap(spare_own=True)
+            reaped_by_other = await other.state.generations.reap()
         assert generations.lease_seconds == pytest.approx(0.6)
         assert reaped_by_other == 0
         assert events[-1].event == "done" and events[-1].data["status"] == "complete"
@@ -110,6 +110,28 @@ class TestReaper:
         assert rest[-1].event == "done" and rest[-1].data["status"] == "interrupted"
         assert rest[-1].data["content"] == stored.content
         assert not generations.running()
+
+    async def test_a_replica_reaps_its_own_generation_whose_final_write_never_landed(
+        self, live_server: LiveServer, user: UserHandle, fake_model: str, fake_upstream: FakeUpstream
+    ) -> None:
+        """Its task has ended (the database was down for its final write): the renewals of the replica's
+        live generations must not keep it running forever."""
+        fake_upstream.behaviour.token_delay = 0.05
+        generations: GenerationService = live_server.app.state.generations
+        _, (orphan,) = await seed(live_server.app, user.id, [("streaming", "def lost(")])
+        await set_lease(live_server.app, orphan, generations.replica_id, 0.3)
+        async with (
+            live_server.client() as http,
+            http.stream("POST", "/conversations", json={"prompt": PROMPT, "stream": True}, headers=user.headers) as r,
+        ):
+            start = await anext(events_of(r))
+            assert generations.get(start.data["message_id"]) is not None
+            await asyncio.sleep(1.0)  # a few rounds of the upkeep: renewals (0.2 s) and the reaper
+            assert await generations.renew() == 1  # the live one only
+            live = await message_row(live_server.app, start.data["message_id"])
+            assert live.status in ("pending", "streaming")
+        row = await message_row(live_server.app, orphan)
+        assert (row.status, row.content, row.owner) == ("interrupted", "def lost(", None)
 
 
 class _Empty:

@@ -1,32 +1,26 @@
 """Fixtures for the replica tests: a database per module (SQLite, and PostgreSQL when configured), Redis,
 the fake upstream, and clusters of real `codesmith serve` processes; failing tests get the replicas' logs.
 
-Run them with `pytest tests/replicas` (or `-m replicas`). PostgreSQL: CODESMITH_TEST_POSTGRES_URL (a
-superuser's URL, asyncpg form). Redis: CODESMITH_TEST_REDIS_URL, else a redis-server of the session's own
-when the binary is installed. Without them the tests skip and say why.
+Run them with `pytest tests/replicas` (or `-m replicas`); with CODESMITH_TEST_DATABASE=postgresql on
+PostgreSQL (tests/databases.py). Redis: CODESMITH_TEST_REDIS_URL, else a redis-server of the session's own
+when the binary is installed. Without it the tests skip and say why.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from codesmith.migrations import upgrade
+from tests import databases
 from tests.fakes.upstream import FakeUpstream, running
 from tests.replicas.harness import (
     LIVE_CLUSTERS,
-    POSTGRES_VAR,
     REDIS_VAR,
     RedisServer,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_reachable,
     redis_reachable,
 )
 
@@ -46,28 +40,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, migrated_template: Path
+@pytest.fixture(scope="module", name="database_url")
+async def replicas_database_url(
+    tmp_path_factory: pytest.TempPathFactory, migrated_template: str, database_backend: str
 ) -> AsyncIterator[str]:
-    """A migrated database for the module's replicas: a copy of the session's SQLite template, or a fresh
-    PostgreSQL database (dropped afterwards)."""
-    if request.param == "sqlite":
+    """A migrated database for the module's replicas, on the session's engine (make test runs the suite on
+    SQLite, then on PostgreSQL): a copy of the session's SQLite template, or a fresh PostgreSQL database
+    from its template (dropped afterwards)."""
+    if database_backend == "sqlite":
         path = tmp_path_factory.mktemp("replicas-db") / "codesmith.db"
         shutil.copy(migrated_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    admin_url = os.environ.get(POSTGRES_VAR, "").strip()
-    if not admin_url:
-        pytest.skip(f"{POSTGRES_VAR} is not set: no PostgreSQL server for the replica tests")
-    if (why := await postgres_reachable(admin_url)) is not None:
-        pytest.skip(f"PostgreSQL at {POSTGRES_VAR} does not answer: {why}")
-    url = await create_postgres_database(admin_url)
-    try:
-        await asyncio.to_thread(upgrade, url)  # alembic runs a loop of its own
+    async with databases.fresh_postgres_database() as url:
         yield url
-    finally:
-        await drop_postgres_database(admin_url, url)
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from tests.conftest import PASSWORD, TEST_SECRET, free_port
 from tests.conversations.helpers import Event, events_of
@@ -36,7 +34,6 @@ START_TIMEOUT = 90.0
 LOG_TAIL_LINES = 80
 TERMINAL = ("done", "error")
 
-POSTGRES_VAR = "CODESMITH_TEST_POSTGRES_URL"
 REDIS_VAR = "CODESMITH_TEST_REDIS_URL"
 
 
@@ -256,39 +253,6 @@ def replica_settings(
 
 
 # -- databases and Redis -----------------------------------------------------------------------------
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def create_postgres_database(admin_url: str) -> str:
-    """A new, empty database on the server of `admin_url`; its URL (asyncpg form)."""
-    name = f"codesmith_replicas_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(_dsn(admin_url))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_postgres_database(admin_url: str, url: str) -> None:
-    connection = await asyncpg.connect(_dsn(admin_url))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
-async def postgres_reachable(admin_url: str) -> str | None:
-    """None when the server answers, else why not."""
-    try:
-        connection = await asyncio.wait_for(asyncpg.connect(_dsn(admin_url)), timeout=5)
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    await connection.close()
-    return None
-
-
 async def redis_reachable(url: str) -> str | None:
     import redis.asyncio as aioredis
 

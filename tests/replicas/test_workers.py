@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -19,13 +18,12 @@ pytestmark = pytest.mark.replicas
 
 class TestWorkersNeedRedis:
     async def test_serve_with_two_workers_and_no_redis_exits_naming_the_setting(
-        self, tmp_path: Path, migrated_template: Path
+        self, tmp_path: Path, database_url: str
     ) -> None:
-        database = tmp_path / "codesmith.db"
-        shutil.copy(migrated_template, database)  # a ready database: the missing Redis is the only problem
+        # A ready database: the missing Redis is the only problem.
         env = {
             **base_environment(),  # no CODESMITH_ setting at all, so no CODESMITH_REDIS_URL either
-            "CODESMITH_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "CODESMITH_DATABASE_URL": database_url,
             "CODESMITH_DATA_DIR": str(tmp_path / "data"),
             "CODESMITH_SECRET_KEY": TEST_SECRET,
             "CODESMITH_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",

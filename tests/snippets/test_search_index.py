@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic import command
 
 from codesmith.migrations import alembic_config, upgrade
+
+# PostgreSQL's counterpart (0004's trigram and 0009's full-text indexes): tests/snippets/test_search_postgres.py.
+pytestmark = pytest.mark.sqlite_only
 
 TRIGGERS = {
     f"{table}_search_{event}"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from alembic import command
-from sqlalchemy import create_engine, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from codesmith.conversations.tables import Conversation, Message
@@ -14,6 +13,7 @@ from codesmith.migrations import alembic_config, upgrade
 from codesmith.models.tables import Model
 from codesmith.usage.tables import UsageRecord
 from codesmith.users.tables import User
+from tests.databases import run_sync_on
 
 WHEN = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -34,11 +34,20 @@ def _answer(conversation: Conversation, parent: Message, model_id: str | None, *
     )
 
 
-def test_the_backfill_copies_every_recorded_usage(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+def test_the_backfill_copies_every_recorded_usage(empty_database_url: str) -> None:
+    url = empty_database_url
     upgrade(url)
-    engine = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
-    with Session(engine) as session:
+    ids, expected = run_sync_on(url, _seed, commit=True)
+
+    # The ledger's migration again, over these messages.
+    command.downgrade(alembic_config(url), "0006")
+    upgrade(url)
+
+    run_sync_on(url, lambda connection: _check(connection, ids, expected))
+
+
+def _seed(connection: Connection) -> tuple[dict[str, str], set[str]]:
+    with Session(bind=connection) as session:
         user = User(email="old@example.com", password_hash="-")
         server_model = Model(
             owner_id=None, source="settings", name="4o", provider="openai", model="gpt-4o", context_window=8192
@@ -63,12 +72,11 @@ def test_the_backfill_copies_every_recorded_usage(tmp_path: Path) -> None:
         session.commit()
         expected = {paid.id, hosted.id, gone.id}
         ids = {"paid": paid.id, "hosted": hosted.id, "gone": gone.id, "conversation": conversation.id, "user": user.id}
+    return ids, expected
 
-    # The ledger's migration again, over these messages.
-    command.downgrade(alembic_config(url), "0006")
-    upgrade(url)
 
-    with Session(engine) as session:
+def _check(connection: Connection, ids: dict[str, str], expected: set[str]) -> None:
+    with Session(bind=connection) as session:
         records = {record.id: record for record in session.scalars(select(UsageRecord))}
         assert set(records) == expected
         first = records[ids["paid"]]
@@ -89,4 +97,3 @@ def test_the_backfill_copies_every_recorded_usage(tmp_path: Path) -> None:
         )
         third = records[ids["gone"]]
         assert third.provider is None and third.paid_by_server is False and third.usage_estimated is True
-    engine.dispose()

@@ -136,6 +136,18 @@ class TestAdminLimits:
         reset = await client.put(f"/admin/users/{user.id}/limits", json={}, headers=admin.headers)
         assert reset.json()["requests_per_minute"] == 20 and reset.json()["requests_per_minute_override"] is None
 
+    async def test_the_largest_limits_the_schema_allows_are_stored(
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, register_user: Any
+    ) -> None:
+        admin = await register_user("admin@example.com")
+        async with app.state.sessionmaker() as session:
+            await session.execute(update(User).where(User.id == admin.id).values(is_admin=True))
+            await session.commit()
+        body = {"requests_per_minute": 1_000_000, "tokens_per_day": 10**12}  # past 32 bits (PostgreSQL: 0010)
+        response = await client.put(f"/admin/users/{user.id}/limits", json=body, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["tokens_per_day_override"] == 10**12
+
     async def test_non_admin_is_forbidden(self, client: httpx.AsyncClient, user: UserHandle) -> None:
         response = await client.put(f"/admin/users/{user.id}/limits", json={}, headers=user.headers)
         assert response.status_code == 403

@@ -303,7 +303,7 @@ class GenerationService:
                     await self.renew()
                 if now >= reap_at:
                     reap_at = now + every
-                    await self.reap(spare_own=True)
+                    await self.reap()  # after the renewal: this replica's own live leases are fresh
             except Exception:  # a database that is down: try again at the next round
                 logger.exception("generation upkeep failed")
 
@@ -312,16 +312,16 @@ class GenerationService:
         if not self._by_message:
             return 0
         async with self.sessionmaker() as session:
-            held = await renew_leases(session, self.replica_id, self.lease_seconds)
+            held = await renew_leases(session, self.replica_id, list(self._by_message), self.lease_seconds)
             await session.commit()
         return held
 
-    async def reap(self, *, spare_own: bool = False) -> int:
+    async def reap(self) -> int:
         """Mark generations whose lease has expired `interrupted`; tell their watchers."""
         async with self.sessionmaker() as session:
             if not await _any_expired(session):
                 return 0  # a read first: on SQLite an UPDATE takes the write lock even when it changes nothing
-            reaped = await reap_expired(session, spare=self.replica_id if spare_own else None)
+            reaped = await reap_expired(session)
             await session.commit()
         if reaped:
             logger.warning("marked generations of stopped replicas interrupted", extra={"count": len(reaped)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, column, or_, select, table
+from sqlalchemy import ColumnElement, column, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.conversations.schemas import (
@@ -19,7 +19,7 @@ from codesmith.conversations.tables import Conversation, Message
 from codesmith.errors import NotFound
 from codesmith.pagination import Page, page_of, paginate
 from codesmith.snippets import service as snippets
-from codesmith.snippets.service import SearchTerm, fts_match, search_terms
+from codesmith.snippets.service import SearchTerm, fts_match, search_terms, ts_matches
 from codesmith.users.tables import User
 
 # The FTS5 virtual table of migration 0004: conversation titles and user requests, one row each.
@@ -53,8 +53,17 @@ async def list_conversations(
 
 
 def _conversation_matches(term: SearchTerm, user_id: str, dialect: str) -> ColumnElement[bool]:
-    """The term in the title, in one of the user's requests, or in the code of an answer."""
+    """The term in the title, in one of the user's requests (words starting like it), or in the code of
+    an answer (a substring)."""
     in_code = Conversation.id.in_(snippets.conversations_with_code(term, user_id, dialect))
+    if dialect == "postgresql":
+        # Migration 0009's expression indexes; the partial one's predicate is spelled as a literal too.
+        requests = select(Message.conversation_id).where(
+            Message.user_id == user_id,
+            Message.role == literal_column("'user'"),
+            ts_matches(Message.content, term),
+        )
+        return or_(ts_matches(Conversation.title, term), Conversation.id.in_(requests), in_code)
     if dialect != "sqlite":
         pattern = term.like_pattern()
         requests = select(Message.conversation_id).where(

@@ -81,13 +81,14 @@ def lease_end(lease_seconds: float, now: datetime | None = None) -> datetime:
     return (now or utcnow()) + timedelta(seconds=lease_seconds)
 
 
-async def renew_leases(session: AsyncSession, owner: str, lease_seconds: float) -> int:
-    """Extend every lease of this replica's running generations, in one statement; how many it holds."""
+async def renew_leases(session: AsyncSession, owner: str, message_ids: Sequence[str], lease_seconds: float) -> int:
+    """Extend the leases of this replica's running generations, in one statement; how many it holds.
+    Only those it still runs: one whose final write never landed (a database outage) is left to expire."""
     result = cast(
         CursorResult[Any],
         await session.execute(
             update(Message)
-            .where(Message.owner == owner, Message.status.in_(ACTIVE_STATUSES))
+            .where(Message.owner == owner, Message.id.in_(message_ids), Message.status.in_(ACTIVE_STATUSES))
             .values(lease_until=lease_end(lease_seconds))
             .execution_options(synchronize_session=False)
         ),
@@ -95,11 +96,10 @@ async def renew_leases(session: AsyncSession, owner: str, lease_seconds: float) 
     return int(result.rowcount)
 
 
-async def reap_expired(session: AsyncSession, spare: str | None = None) -> list[Message]:
+async def reap_expired(session: AsyncSession) -> list[Message]:
     """Running generations whose lease has expired (or that never had one: a previous version's), marked
-    `interrupted` with their partial text: the messages as stored. `spare`: this replica, whose own
-    generations are alive as long as it is. The condition on the lease is the compare-and-set: a lease
-    renewed meanwhile keeps its generation."""
+    `interrupted` with their partial text: the messages as stored. The condition on the lease is the
+    compare-and-set: a lease renewed meanwhile keeps its generation."""
     now = utcnow()
     statement = (
         update(Message)
@@ -111,8 +111,6 @@ async def reap_expired(session: AsyncSession, spare: str | None = None) -> list[
         .returning(Message)
         .execution_options(synchronize_session=False)
     )
-    if spare is not None:
-        statement = statement.where(or_(Message.owner.is_(None), Message.owner != spare))
     return list((await session.scalars(statement)).all())
 
 

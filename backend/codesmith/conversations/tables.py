@@ -65,9 +65,6 @@ class Message(IdMixin, Base):
             sqlite_where=text(ACTIVE_SQL),
             postgresql_where=text(ACTIVE_SQL),
         ),
-        Index(
-            "ix_messages_running_lease", "lease_until", sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)
-        ),
         # Covers the usage page's aggregations: they read the index, never the messages' text.
         Index(
             "ix_messages_usage",

@@ -1,7 +1,8 @@
 """Snippets: stored from complete answers, listed, searched, filtered by language and downloaded.
 
-Search on SQLite uses the FTS5 tables of migration 0004 (kept current by triggers); on PostgreSQL it uses
-ILIKE, which the same migration backs with pg_trgm indexes.
+Search on SQLite uses the FTS5 tables of migration 0004 (kept current by triggers). On PostgreSQL, a snippet
+matches a term by full text (migration 0009's tsvector index) or by substring of its code or title (ILIKE,
+backed by 0004's pg_trgm indexes): code is searched as in an editor, which no word tokenizer can do alone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, delete, literal_column, or_, select, table, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    Text,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    table,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -36,6 +55,7 @@ PREVIEW_CHARS = 500
 MAX_SEARCH_TERMS = 8
 MAX_TERM_CHARS = 100
 TRIGRAM = 3  # FTS5's trigram tokenizer cannot match anything shorter
+TS_CONFIG = "codesmith_search"  # PostgreSQL's text search configuration (migration 0009)
 # Seconds an answer's snippets may take to extract and title (milliseconds, normally) before plain titles do.
 EXTRACT_BUDGET_SECONDS = 2.0
 
@@ -227,15 +247,43 @@ def fts_match(table_name: str, expression: str) -> ColumnElement[Any]:
     return literal_column(table_name).op("MATCH")(expression)
 
 
+def ts_vector(text: SQLColumnExpression[str]) -> ColumnElement[Any]:
+    """PostgreSQL: `to_tsvector('codesmith_search', text)`, exactly as migration 0009's GIN indexes spell it
+    (the configuration is a literal, not a bind parameter, so the planner can match the index)."""
+    return func.to_tsvector(literal_column(f"'{TS_CONFIG}'"), text)
+
+
+def ts_prefix_query(term: SearchTerm) -> ColumnElement[Any]:
+    """PostgreSQL: the term as one phrase (websearch_to_tsquery of the quoted term: input is never an
+    operator) whose last word is a prefix, like SQLite's `"term"*`; NULL (matching nothing) when the
+    parser finds no word in it."""
+    phrase = '"' + term.text.replace('"', " ") + '"'
+    query = func.websearch_to_tsquery(literal_column(f"'{TS_CONFIG}'"), phrase)
+    return case((func.numnode(query) == 0, null()), else_=cast(cast(query, Text) + ":*", TSQUERY))
+
+
+def ts_matches(text: SQLColumnExpression[str], term: SearchTerm) -> ColumnElement[bool]:
+    return ts_vector(text).bool_op("@@")(ts_prefix_query(term))
+
+
+def _snippet_text() -> ColumnElement[str]:
+    """Title and code as migration 0009's snippets_search_fts indexes them."""
+    return Snippet.title.op("||")(literal_column("' '")).op("||")(Snippet.code)
+
+
 def _snippet_matches(term: SearchTerm, user_id: str, dialect: str) -> ColumnElement[bool]:
-    """The term in the snippet's code or title (substring, case-insensitive)."""
+    """The term in the snippet's code or title (substring, case-insensitive; on PostgreSQL also by words,
+    which ignores diacritics)."""
     if dialect == "sqlite" and len(term.text) >= TRIGRAM:
         ids = select(snippet_search.c.snippet_id).where(
             fts_match("snippet_search", term.fts_substring()), snippet_search.c.user_id == user_id
         )
         return Snippet.id.in_(ids)
     pattern = term.like_pattern()
-    return or_(Snippet.code.ilike(pattern, escape="\\"), Snippet.title.ilike(pattern, escape="\\"))
+    substring = or_(Snippet.code.ilike(pattern, escape="\\"), Snippet.title.ilike(pattern, escape="\\"))
+    if dialect == "postgresql":
+        return or_(ts_matches(_snippet_text(), term), substring)
+    return substring
 
 
 def conversations_with_code(term: SearchTerm, user_id: str, dialect: str) -> Select[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin, TimestampMixin
@@ -22,7 +22,8 @@ class User(IdMixin, TimestampMixin, Base):
     openai_key_hint: Mapped[str | None] = mapped_column(String(32), default=None)
     # Per-user overrides of the global limits (None: the settings' default).
     requests_per_minute: Mapped[int | None] = mapped_column(default=None)
-    tokens_per_day: Mapped[int | None] = mapped_column(default=None)
+    # Up to 10**12 (the admin schema's bound): 64 bits, which SQLite's INTEGER always is (0010).
+    tokens_per_day: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=None)
     # The model of the user's latest generation (no foreign key: a deleted model is simply skipped).
     last_model_id: Mapped[str | None] = mapped_column(String(36), default=None)
     # When the provider last accepted the stored OpenAI key (None: unverified or no key).
