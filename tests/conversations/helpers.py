@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from codesmith.config import Settings
 from codesmith.conversations.tables import Message
-from codesmith.main import create_app
 from codesmith.models.tables import Model
-from tests.conftest import LiveServer, free_port
 from tests.fakes.upstream import FakeUpstream
 
 
@@ -108,22 +102,3 @@ async def collect(response: httpx.Response) -> list[Event]:
 
 def text_of(events: list[Event]) -> str:
     return "".join(event.data["text"] for event in events if event.event == "delta")
-
-
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[LiveServer]:
-    """Another replica of the service, on its own uvicorn and port, sharing the settings' database."""
-    application = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", app=application)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)

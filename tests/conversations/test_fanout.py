@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from codesmith.config import Settings
 from codesmith.conversations.generations import GenerationService
-from tests.conftest import LiveServer, UserHandle
-from tests.conversations.helpers import Event, events_of, message_row, serving, text_of
+from tests.conftest import LiveServer, UserHandle, serving
+from tests.conversations.helpers import Event, events_of, message_row, text_of
 from tests.conversations.test_recovery import PROMPT, wait_until
 from tests.fakes.upstream import DEFAULT_REPLY, FakeUpstream
 
