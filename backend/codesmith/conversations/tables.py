@@ -39,7 +39,13 @@ ACTIVE_SQL = "status IN ('pending', 'streaming')"
 
 class Conversation(IdMixin, TimestampMixin, Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_user_created", "user_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_conversations_user_created", "user_id", "created_at", "id"),
+        # An imported conversation's origin, so importing the same document twice imports it once (0012).
+        Index("ux_conversations_user_import_key", "user_id", "import_key", unique=True),
+        # The retention job: conversations not updated for N days.
+        Index("ix_conversations_updated", "updated_at"),
+    )
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
@@ -49,6 +55,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     preview: Mapped[str | None] = mapped_column(Text, default=None)
     # Where it was started: "app" (the SPA, the /api/v1 routes) or "api" (the OpenAI-compatible /v1).
     source: Mapped[str] = mapped_column(String(16), default="app", server_default="app")
+    # Set on imported conversations: "codesmith:<its id in the export>" or "chatgpt:<its id>".
+    import_key: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class Message(IdMixin, Base):

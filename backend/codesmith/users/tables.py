@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin, TimestampMixin
@@ -28,6 +28,12 @@ class User(IdMixin, TimestampMixin, Base):
     last_model_id: Mapped[str | None] = mapped_column(String(36), default=None)
     # When the provider last accepted the stored OpenAI key (None: unverified or no key).
     openai_key_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Disabled by an administrator: every session and token is refused (403 account_disabled).
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The last authenticated request or sign-in (written at most every few minutes).
+    last_active_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Delete conversations not updated for this many days (None: keep; capped by CODESMITH_RETENTION_DAYS).
+    retention_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class ApiToken(IdMixin, Base):
