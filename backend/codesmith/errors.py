@@ -75,6 +75,25 @@ class EmailTaken(AppError):
     status, code, title = 409, "email_taken", "Email already registered"
 
 
+class LastAdmin(AppError):
+    status, code, title = 409, "last_admin", "The last administrator"
+
+
+class AccountDisabled(AppError):
+    status, code, title = 403, "account_disabled", "Account disabled"
+
+    def __init__(self, detail: str = "This account has been disabled by an administrator.") -> None:
+        super().__init__(detail)
+
+
+class RegistrationClosed(AppError):
+    status, code, title = 403, "registration_closed", "Registration is closed"
+
+
+class InvitationInvalid(AppError):
+    status, code, title = 403, "invitation_invalid", "Invitation required"
+
+
 class GenerationInProgress(AppError):
     status, code, title = 409, "generation_in_progress", "A generation is already running"
 
