@@ -7,7 +7,7 @@ import {
   useQueryClient,
 } from "@tanstack/react-query";
 import { api, unwrap } from "./client";
-import type { Conversation, Message, Model, ModelCreate, ModelUpdate, Page } from "./types";
+import type { AdminUserUpdate, Conversation, Message, Model, ModelCreate, ModelUpdate, Page, RegistrationMode } from "./types";
 
 export const keys = {
   me: ["me"] as const,
@@ -18,6 +18,11 @@ export const keys = {
   usage: (days: number) => ["usage", days] as const,
   apiTokens: ["api-tokens"] as const,
   openaiModels: ["openai-models"] as const,
+  publicRegistration: ["registration-mode"] as const,
+  adminUsers: (q: string) => ["admin", "users", q] as const,
+  audit: (action: string) => ["admin", "audit", action] as const,
+  registration: ["admin", "registration"] as const,
+  invitations: ["admin", "invitations"] as const,
 };
 
 const PAGE_SIZE = 20;
@@ -181,4 +186,107 @@ export function useApiTokens() {
 /** The models under their ids for OpenAI clients (`GET /v1/models`: the same models, readable ids). */
 export function useOpenAIModels() {
   return useQuery({ queryKey: keys.openaiModels, queryFn: () => unwrap(api.GET("/v1/models")) });
+}
+
+/** The registration mode anyone may ask for (the sign-up page). */
+export function usePublicRegistration() {
+  return useQuery({
+    queryKey: keys.publicRegistration,
+    queryFn: () => unwrap(api.GET("/api/v1/auth/registration")),
+    retry: false,
+    staleTime: 0,
+  });
+}
+
+// ---- Administrators ------------------------------------------------------------------------------
+
+export function useAdminUsers(q: string) {
+  return useInfiniteQuery({
+    queryKey: keys.adminUsers(q),
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam, signal }) =>
+      unwrap(
+        api.GET("/api/v1/admin/users", {
+          params: { query: { limit: PAGE_SIZE, ...(q ? { q } : {}), ...(pageParam ? { cursor: pageParam } : {}) } },
+          signal,
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useUpdateAdminUser() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, body }: { id: string; body: AdminUserUpdate }) =>
+      unwrap(api.PATCH("/api/v1/admin/users/{user_id}", { params: { path: { user_id: id } }, body })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["admin"] });
+      // The administrator may have changed their own role.
+      void client.invalidateQueries({ queryKey: keys.me });
+    },
+  });
+}
+
+export function useAuditLog(action: string) {
+  return useInfiniteQuery({
+    queryKey: keys.audit(action),
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam, signal }) =>
+      unwrap(
+        api.GET("/api/v1/admin/audit", {
+          params: { query: { limit: PAGE_SIZE, ...(action ? { action } : {}), ...(pageParam ? { cursor: pageParam } : {}) } },
+          signal,
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useRegistrationSettings() {
+  return useQuery({ queryKey: keys.registration, queryFn: () => unwrap(api.GET("/api/v1/admin/registration")) });
+}
+
+export function useSetRegistrationMode() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (mode: RegistrationMode) => unwrap(api.PUT("/api/v1/admin/registration", { body: { mode } })),
+    onSuccess: (settings) => {
+      client.setQueryData(keys.registration, settings);
+      void client.invalidateQueries({ queryKey: ["admin", "audit"] });
+    },
+  });
+}
+
+export function useInvitations() {
+  return useInfiniteQuery({
+    queryKey: keys.invitations,
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam, signal }) =>
+      unwrap(
+        api.GET("/api/v1/admin/invitations", {
+          params: { query: { limit: PAGE_SIZE, ...(pageParam ? { cursor: pageParam } : {}) } },
+          signal,
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor,
+  });
+}
+
+export function useCreateInvitation() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { email?: string; expires_in_days: number }) => unwrap(api.POST("/api/v1/admin/invitations", { body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["admin"] }),
+  });
+}
+
+export function useRevokeInvitation() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/admin/invitations/{invitation_id}", { params: { path: { invitation_id: id } } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["admin"] }),
+  });
 }

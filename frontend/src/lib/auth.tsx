@@ -2,7 +2,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
 import { api, unwrap } from "../api/client";
 import type { TokenResponse, User } from "../api/types";
-import { getToken, subscribeToken } from "./authStore";
+import { getToken, subscribeToken, type SignOutReason } from "./authStore";
 import { clearDrafts } from "./drafts";
 import { queryClient } from "./queryClient";
 import { endSession, restoreSession, sessionRestored, setSession } from "./session";
@@ -10,8 +10,8 @@ import { endSession, restoreSession, sessionRestored, setSession } from "./sessi
 interface AuthContextValue {
   token: string | null;
   signIn: (email: string, password: string) => Promise<void>;
-  signUp: (email: string, password: string, openaiKey?: string) => Promise<User>;
-  signOut: () => void;
+  signUp: (email: string, password: string, openaiKey?: string, invitation?: string) => Promise<User>;
+  signOut: (reason?: SignOutReason) => void;
 }
 
 const AuthContext = createContext<AuthContextValue | null>(null);
@@ -51,17 +51,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setSession(answer);
   }, []);
 
-  const signUp = useCallback(async (email: string, password: string, openaiKey?: string) => {
+  const signUp = useCallback(async (email: string, password: string, openaiKey?: string, invitation?: string) => {
     const key = openaiKey?.trim();
     return unwrap(
-      api.POST("/api/v1/auth/register", { body: { email, password, ...(key ? { openai_api_key: key } : {}) } }),
+      api.POST("/api/v1/auth/register", {
+        body: { email, password, ...(key ? { openai_api_key: key } : {}), ...(invitation ? { invitation } : {}) },
+      }),
     );
   }, []);
 
   // Signing out on purpose also forgets unsent drafts (a shared computer); a session that ends keeps them.
-  const signOut = useCallback(() => {
+  const signOut = useCallback((reason?: SignOutReason) => {
     clearDrafts();
-    void endSession();
+    void endSession(reason);
   }, []);
 
   const value = useMemo(() => ({ token, signIn, signUp, signOut }), [token, signIn, signUp, signOut]);

@@ -5,7 +5,7 @@
  */
 import type { Middleware } from "openapi-fetch";
 import type { TokenResponse } from "../api/types";
-import { getToken, getTokenExpiry, setToken, subscribeToken } from "./authStore";
+import { getToken, getTokenExpiry, setToken, subscribeToken, type SignOutReason } from "./authStore";
 
 export const REFRESH_PATH = "/api/v1/auth/refresh";
 export const LOGOUT_PATH = "/api/v1/auth/logout";
@@ -87,8 +87,8 @@ export async function refreshAfterUnauthorized(sentAuthorization: string | null)
 }
 
 /** Ends the session on the server (the cookie's family is revoked) and in every tab of this browser. */
-export async function endSession(): Promise<void> {
-  setToken(null, { onPurpose: true });
+export async function endSession(reason?: SignOutReason): Promise<void> {
+  setToken(null, { onPurpose: true, ...(reason ? { reason } : {}) });
   channel?.postMessage("signed-out");
   try {
     await globalThis.fetch(new Request(new URL(LOGOUT_PATH, globalThis.location.origin), { method: "POST", credentials: "same-origin" }));
@@ -114,6 +114,7 @@ export const sessionMiddleware: Middleware = {
   async onResponse({ request, response }) {
     const copy = unsent.get(request);
     unsent.delete(request);
+    if (response.status === 403 && copy) await signOutWhenDisabled(response);
     if (response.status !== 401 || !copy) return response;
     const fresh = await refreshAfterUnauthorized(request.headers.get("Authorization"));
     if (!fresh) return response;
@@ -121,6 +122,19 @@ export const sessionMiddleware: Middleware = {
     return globalThis.fetch(copy);
   },
 };
+
+/**
+ * An administrator disabled this account: every token now answers 403 account_disabled and no refresh can
+ * help, so the session ends here and sign-in says why.
+ */
+async function signOutWhenDisabled(response: Response): Promise<void> {
+  try {
+    const body = (await response.clone().json()) as { code?: unknown };
+    if (body.code === "account_disabled" && getToken() !== null) setToken(null, { reason: "account_disabled" });
+  } catch {
+    // not problem+json: an ordinary 403
+  }
+}
 
 function refreshLater(wait: number): void {
   timer = setTimeout(() => {

@@ -1,4 +1,4 @@
-/** Settings: the OpenAI key (write-only), personal API tokens, and the password. */
+/** Settings: the OpenAI key (write-only), personal API tokens, the password, and your data. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, unwrap } from "../api/client";
@@ -8,6 +8,7 @@ import type { ApiToken, ApiTokenCreated } from "../api/types";
 import { ClientSetup } from "../components/ClientSetup";
 import { ConfirmDialog } from "../components/Dialog";
 import { SendKeySetting } from "../components/SendKeySetting";
+import { YourData } from "../components/YourData";
 import { CheckIcon, CopyIcon, KeyIcon, TrashIcon } from "../components/icons";
 import { Alert, Badge, Button, Card, Field, PageHeader, Skeleton, inputClass } from "../components/ui";
 import { requestToken } from "../lib/auth";
@@ -18,7 +19,7 @@ import { dateTime, timeAgo } from "../lib/format";
 export default function Settings() {
   return (
     <div className="mx-auto w-full max-w-3xl space-y-6 px-4 py-6 sm:px-6 sm:py-8">
-      <PageHeader title="Settings" description="Your keys, API tokens and password." />
+      <PageHeader title="Settings" description="Your keys, API tokens, password and data." />
       <OpenAIKeyCard />
       <ApiTokensCard />
       <PasswordCard />
@@ -26,6 +27,7 @@ export default function Settings() {
         <CardTitle title="Composer" description="How the prompt box sends what you type." />
         <SendKeySetting />
       </Card>
+      <YourData />
     </div>
   );
 }
