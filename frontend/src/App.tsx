@@ -17,6 +17,11 @@ const Models = lazy(() => import("./pages/Models"));
 const Settings = lazy(() => import("./pages/Settings"));
 const Usage = lazy(() => import("./pages/Usage"));
 const NotFound = lazy(() => import("./pages/NotFound"));
+// The admin console is its own set of chunks: most people never load it.
+const Admin = lazy(() => import("./pages/admin/Admin"));
+const AdminUsers = lazy(() => import("./pages/admin/Users"));
+const AdminAudit = lazy(() => import("./pages/admin/Audit"));
+const AdminRegistration = lazy(() => import("./pages/admin/Registration"));
 
 /** Signed-out visitors go to sign-in, which brings them back here afterwards. */
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -49,6 +54,11 @@ export function AppRoutes() {
           <Route path="models" element={<Models />} />
           <Route path="settings" element={<Settings />} />
           <Route path="usage" element={<Usage />} />
+          <Route path="admin" element={<Admin />}>
+            <Route index element={<AdminUsers />} />
+            <Route path="audit" element={<AdminAudit />} />
+            <Route path="registration" element={<AdminRegistration />} />
+          </Route>
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -18,7 +18,6 @@ export const keys = {
   usage: (days: number) => ["usage", days] as const,
   apiTokens: ["api-tokens"] as const,
   openaiModels: ["openai-models"] as const,
-  publicRegistration: ["registration-mode"] as const,
   adminUsers: (q: string) => ["admin", "users", q] as const,
   audit: (action: string) => ["admin", "audit", action] as const,
   registration: ["admin", "registration"] as const,
@@ -186,16 +185,6 @@ export function useApiTokens() {
 /** The models under their ids for OpenAI clients (`GET /v1/models`: the same models, readable ids). */
 export function useOpenAIModels() {
   return useQuery({ queryKey: keys.openaiModels, queryFn: () => unwrap(api.GET("/v1/models")) });
-}
-
-/** The registration mode anyone may ask for (the sign-up page). */
-export function usePublicRegistration() {
-  return useQuery({
-    queryKey: keys.publicRegistration,
-    queryFn: () => unwrap(api.GET("/api/v1/auth/registration")),
-    retry: false,
-    staleTime: 0,
-  });
 }
 
 // ---- Administrators ------------------------------------------------------------------------------

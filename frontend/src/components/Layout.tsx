@@ -15,6 +15,7 @@ import {
   MoonIcon,
   PlusIcon,
   SettingsIcon,
+  ShieldIcon,
   SunIcon,
   XIcon,
 } from "./icons";
@@ -29,6 +30,7 @@ const NAV = [
   { to: "/usage", label: "Usage", icon: ChartIcon, end: false },
   { to: "/settings", label: "Settings", icon: SettingsIcon, end: false },
 ];
+const ADMIN_NAV = { to: "/admin", label: "Admin", icon: ShieldIcon, end: false };
 
 export function Layout() {
   const [drawerOpen, setDrawerOpen] = useState(false);
@@ -115,6 +117,9 @@ function Logo() {
 }
 
 function Sidebar() {
+  const me = useMe();
+  // Only administrators see the console's link (the page itself also says so to anyone else).
+  const nav = me.data?.is_admin ? [...NAV, ADMIN_NAV] : NAV;
   return (
     <div className="flex min-h-0 w-full flex-col">
       <div className="flex h-14 shrink-0 items-center px-4">
@@ -129,7 +134,7 @@ function Sidebar() {
         </Link>
       </div>
       <nav aria-label="Main" className="mt-4 space-y-0.5 px-3">
-        {NAV.map(({ to, label, icon: Icon, end }) => (
+        {nav.map(({ to, label, icon: Icon, end }) => (
           <NavLink
             key={to}
             to={to}

@@ -6,6 +6,7 @@ import { keys, useConversation, useModels, useRenameConversation } from "../api/
 import type { Conversation as ConversationData, Message, Model } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
 import { ErrorBoundary } from "../components/ErrorBoundary";
+import { ExportMenu } from "../components/ExportMenu";
 import { JumpToLatest } from "../components/JumpToLatest";
 import { Markdown } from "../components/Markdown";
 import { PromptBox, SEND_SHORTCUT } from "../components/PromptBox";
@@ -307,6 +308,7 @@ function ThreadHeader({ conversation, models }: { conversation: ConversationData
           {conversation.language ? ` · ${languageLabel(conversation.language)}` : ""} · started {timeAgo(conversation.created_at)}
         </p>
       </div>
+      <ExportMenu conversationId={conversation.id} />
       {!editing ? (
         <Button size="sm" variant="ghost" onClick={() => { setTitle(conversation.title); setEditing(true); }} aria-label="Rename conversation">
           <EditIcon />
