@@ -30,7 +30,7 @@ const css = readdirSync(assets).filter((file) => file.endsWith(".css")).reduce((
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} kB`;
 
 console.log(`shell (entry + static imports): ${kb(sum(shell))} JS gzip, CSS ${kb(css)} gzip`);
-const routes = readdirSync(assets).filter((file) => /^(Home|SignIn|NewGeneration|Conversation|Models|Settings|Usage)-/.test(file));
+const routes = readdirSync(assets).filter((file) => /^(Home|SignIn|SignUp|NewGeneration|Conversation|Models|Settings|Usage|Admin|Users|Audit|Registration)-/.test(file));
 let worst = 0;
 for (const route of routes.sort()) {
   const total = sum(new Set([...shell, ...staticClosure([route])]));
