@@ -19,6 +19,9 @@ if (!external) {
   process.env.E2E_FAKE_PORT ??= freePort();
   process.env.E2E_BASE_URL = `http://127.0.0.1:${process.env.E2E_APP_PORT}`;
   process.env.E2E_FAKE_URL = `http://127.0.0.1:${process.env.E2E_FAKE_PORT}`;
+  // serve.mjs makes this administrator (`codesmith create-admin`) before any spec registers an account.
+  process.env.E2E_ADMIN_EMAIL ??= "admin@e2e.example.com";
+  process.env.E2E_ADMIN_PASSWORD ??= "e2e administrator passphrase";
 }
 const baseURL = process.env.E2E_BASE_URL!;
 

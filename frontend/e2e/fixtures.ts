@@ -3,7 +3,7 @@
  * page, and small helpers over the real backend's API.
  */
 import { randomUUID } from "node:crypto";
-import { test as base, expect, type APIRequestContext, type Locator, type Page } from "@playwright/test";
+import { test as base, expect, type APIRequestContext, type Browser, type Locator, type Page } from "@playwright/test";
 
 export { expect };
 
@@ -85,6 +85,12 @@ export class Api {
   async post<T>(path: string, data: unknown, status = 201): Promise<T> {
     const response = await this.request.post(`/api/v1${path}`, { headers: this.headers, data });
     expect(response.status(), `POST ${path}: ${await response.text()}`).toBe(status);
+    return (await response.json()) as T;
+  }
+
+  async put<T>(path: string, data: unknown): Promise<T> {
+    const response = await this.request.put(`/api/v1${path}`, { headers: this.headers, data });
+    expect(response.status(), `PUT ${path}: ${await response.text()}`).toBe(200);
     return (await response.json()) as T;
   }
 
@@ -197,12 +203,30 @@ export async function recordAnswerGrowth(page: Page): Promise<() => Promise<numb
   return () => page.evaluate(() => (window as unknown as { __answerLengths: number[] }).__answerLengths);
 }
 
+/** The administrator serve.mjs creates (or, against a running stack, the one E2E_ADMIN_* names). */
+export async function adminAccount(request: APIRequestContext): Promise<Account> {
+  const email = process.env.E2E_ADMIN_EMAIL;
+  const password = process.env.E2E_ADMIN_PASSWORD;
+  if (!email || !password) throw new Error("E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD name the stack's administrator");
+  return { email, password, token: await signInToken(request, email, password) };
+}
+
+/** A page of its own browser context (its own cookies), signed in as `account`, or signed out without one. */
+export async function pageOf(browser: Browser, account?: Account): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  if (account) await signInPage(page, account);
+  return page;
+}
+
 interface Fixtures {
   fake: FakeUpstream;
   account: Account;
   api: Api;
   /** A page signed in as `account`. */
   app: Page;
+  /** The stack's administrator, through the API. */
+  admin: Api;
 }
 
 export const test = base.extend<Fixtures>({
@@ -225,5 +249,8 @@ export const test = base.extend<Fixtures>({
   app: async ({ page, account }, use) => {
     await signInPage(page, account);
     await use(page);
+  },
+  admin: async ({ request }, use) => {
+    await use(new Api(request, await adminAccount(request)));
   },
 });

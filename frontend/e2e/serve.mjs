@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The stack the browser specs run against (Playwright's webServer): the fake OpenAI-compatible upstream,
- * a migrated SQLite database in a temp folder, and `codesmith serve` with the built SPA.
+ * a migrated SQLite database in a temp folder with the specs' administrator, and `codesmith serve` with the built SPA.
  * Builds the SPA first when frontend/dist is missing or older than its sources. Stops everything on SIGTERM.
  *
  * Ports come from E2E_APP_PORT / E2E_FAKE_PORT (playwright.config.ts picks free ones), else free ones here.
@@ -103,6 +103,19 @@ function tail(path, lines = 40) {
   }
 }
 
+/** The specs' administrator (E2E_ADMIN_EMAIL / E2E_ADMIN_PASSWORD), so no spec's account becomes one by being first. */
+function createAdmin(env) {
+  const email = process.env.E2E_ADMIN_EMAIL;
+  if (!email) return;
+  const made = spawnSync(join(venvBin, "codesmith"), ["create-admin", email, "--password-stdin"], {
+    cwd: workdir,
+    env,
+    input: `${process.env.E2E_ADMIN_PASSWORD ?? ""}\n`,
+    encoding: "utf8",
+  });
+  if (made.status !== 0) throw new Error(`codesmith create-admin failed:\n${made.stdout}\n${made.stderr}`);
+}
+
 async function waitFor(url, what, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -158,6 +171,7 @@ async function main() {
   const env = backendEnv(fakeUrl);
   const migrate = spawnSync(join(venvBin, "codesmith"), ["migrate"], { cwd: workdir, env, encoding: "utf8" });
   if (migrate.status !== 0) throw new Error(`codesmith migrate failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  createAdmin(env);
   start("codesmith", join(venvBin, "codesmith"), ["serve", "--host", "127.0.0.1", "--port", String(appPort)], env);
 
   await waitFor(`${fakeUrl}/v1/models`, "the fake upstream");
