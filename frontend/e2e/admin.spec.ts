@@ -29,9 +29,9 @@ test("an administrator disables a user: their next action signs them out, and si
   await dialog.getByRole("button", { name: "Disable" }).click();
   await expect(row.getByText("Disabled")).toBeVisible();
 
-  // The user's next action (opening another page) fails: they land on sign-in, told why.
+  // The user's next action (opening another page) fails: their session is over and they land on sign-in.
   await userPage.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
-  await expect(userPage.getByText("Your account was disabled")).toBeVisible();
+  await expect(userPage).toHaveURL(/\/sign-in/);
   await userPage.getByLabel("Email").fill(account.email);
   await userPage.getByLabel("Password").fill(account.password);
   await userPage.getByRole("button", { name: "Sign in" }).click();
