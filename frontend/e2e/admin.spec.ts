@@ -29,9 +29,10 @@ test("an administrator disables a user: their next action signs them out, and si
   await dialog.getByRole("button", { name: "Disable" }).click();
   await expect(row.getByText("Disabled")).toBeVisible();
 
-  // The user's next action (opening another page) fails: their session is over and they land on sign-in.
+  // The user's next action (opening another page) fails (403 account_disabled): they land on sign-in, told why.
   await userPage.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
   await expect(userPage).toHaveURL(/\/sign-in/);
+  await expect(userPage.getByText("Your account was disabled")).toBeVisible();
   await userPage.getByLabel("Email").fill(account.email);
   await userPage.getByLabel("Password").fill(account.password);
   await userPage.getByRole("button", { name: "Sign in" }).click();
@@ -76,7 +77,7 @@ test("registration by invitation: refused without one, an invitation link works 
     await adminPage.getByLabel("For email (optional)").fill(email);
     await adminPage.getByLabel("Expires after").selectOption("7");
     await adminPage.getByRole("button", { name: "Create invitation" }).click();
-    const link = await adminPage.getByLabel("Invitation link").inputValue();
+    const link = await adminPage.getByLabel("Invitation link", { exact: true }).inputValue();
     expect(link).toMatch(/\/sign-up\?invitation=csi_\S+$/);
     const invitations = adminPage.getByRole("list", { name: "Invitations" });
     await expect(invitations.getByRole("listitem").filter({ hasText: email })).toContainText("Active");

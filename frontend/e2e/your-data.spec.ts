@@ -41,7 +41,7 @@ test("the export downloads the user's conversations; importing it into another a
   const other = await pageOf(browser, await registerAccount(request));
   await other.goto("/settings");
   await other.getByLabel("File to import").setInputFiles(path);
-  await other.getByRole("button", { name: "Import" }).click();
+  await other.getByRole("button", { name: "Import", exact: true }).click();
   await expect(other.getByRole("status").filter({ hasText: "Imported 1 conversation." })).toBeVisible();
   await other.goto("/?q=weekday");
   const library = other.getByRole("main");
@@ -52,7 +52,7 @@ test("the export downloads the user's conversations; importing it into another a
   // The same file again adds nothing.
   await other.goto("/settings");
   await other.getByLabel("File to import").setInputFiles(path);
-  await other.getByRole("button", { name: "Import" }).click();
+  await other.getByRole("button", { name: "Import", exact: true }).click();
   await expect(other.getByRole("status").filter({ hasText: "Imported 0 conversations; skipped 1 conversation imported before." })).toBeVisible();
   await other.context().close();
 });
@@ -64,7 +64,7 @@ test("a file that is not an export is refused with where it is wrong, and nothin
     mimeType: "application/json",
     buffer: Buffer.from(JSON.stringify({ format: "something-else", conversations: [] })),
   });
-  await page.getByRole("button", { name: "Import" }).click();
+  await page.getByRole("button", { name: "Import", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("Nothing was imported");
   await page.goto("/");
   await expect(page.getByText("No conversations yet")).toBeVisible();
@@ -99,7 +99,7 @@ test("retention is saved with the server's limit in view", async ({ app: page })
   const card = page.locator("section").filter({ has: page.getByRole("heading", { name: "Keep conversations for" }) }).last();
   await card.getByLabel("Delete after a number of days").check();
   await card.getByLabel("Days without changes").fill("30");
-  await card.getByRole("button", { name: "Save" }).click();
+  await card.getByRole("button", { name: "Save retention" }).click();
   await expect(card.getByText("Saved.")).toBeVisible();
   await page.reload();
   await expect(page.getByLabel("Days without changes")).toHaveValue("30");

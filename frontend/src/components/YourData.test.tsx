@@ -153,7 +153,7 @@ describe("Settings → Your data: retention", () => {
     const days = within(section).getByLabelText("Days without changes");
     await userEvent.clear(days);
     await userEvent.type(days, "30");
-    await userEvent.click(within(section).getByRole("button", { name: "Save" }));
+    await userEvent.click(within(section).getByRole("button", { name: "Save retention" }));
     expect(await within(section).findByText("Saved.")).toBeInTheDocument();
     expect(retention).toBe(30);
     expect(requests.filter((r) => r.method === "PATCH")).toHaveLength(1);

@@ -256,7 +256,7 @@ function RetentionForm({ user }: { user: User }) {
       ) : null}
       <div className="flex items-center gap-3">
         <Button type="submit" variant="primary" busy={save.isPending} disabled={!valid}>
-          Save
+          Save retention
         </Button>
         <span aria-live="polite" className="text-sm">
           {saved ? <span className="text-emerald-700 dark:text-emerald-400">Saved.</span> : null}
