@@ -62,16 +62,20 @@ function ExportCard() {
   );
 }
 
+const SHOWN_PROBLEMS = 5;
+
 /** What went wrong with an import, in words: too large, not a document we know, or anything else. */
 export function importFailure(error: unknown): { title: string; lines: string[] } {
   if (error instanceof ApiError && error.status === 413) {
     return { title: "The file is too large", lines: [error.problem.detail ?? "This server refuses imports of that size."] };
   }
   if (error instanceof ApiError && error.status === 422) {
-    const lines = (error.problem.errors ?? []).slice(0, 5).map((item) => {
+    const problems = error.problem.errors ?? [];
+    const lines = problems.slice(0, SHOWN_PROBLEMS).map((item) => {
       const where = item.loc.filter((part) => part !== "body").join(" › ");
       return where ? `${where}: ${item.msg}` : item.msg;
     });
+    if (problems.length > SHOWN_PROBLEMS) lines.push(`…and ${plural(problems.length - SHOWN_PROBLEMS, "more problem")}.`);
     return {
       title: "Nothing was imported: the file is not a Codesmith export or a ChatGPT conversations.json",
       lines: lines.length ? lines : [error.message],
