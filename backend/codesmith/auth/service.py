@@ -42,6 +42,9 @@ async def _user_for_access_token(session: AsyncSession, keyring: Keyring, token:
     if claims is None:
         raise NotAuthenticated("The access token is invalid or has expired.")
     user = await session.get(User, claims.user_id)
+    if user is not None and user.disabled:
+        # Before the version: the signature proves the caller signed in, so they learn why they are refused.
+        raise AccountDisabled()
     if user is None or user.token_version != claims.token_version:
         raise NotAuthenticated("The access token is no longer valid: sign in again.")
     return user
