@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
     # Accounts created per client address per hour.
     registrations_per_hour: int = Field(default=5, ge=0)
+    # Who may register until an administrator changes it at run time (stored in instance_settings).
+    registration: Literal["open", "invite", "closed"] = "open"
     # Proxies whose X-Forwarded-For is believed (addresses or networks); the socket's address otherwise.
     trusted_proxies: Annotated[list[str], NoDecode] = []
     # Shared state of several replicas: live fan-out of generations, cancels, rate limits and budgets.

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from codesmith import openapi
+from codesmith.admin.router import router as instance_admin_router
 from codesmith.auth.last_used import LastUsedRecorder
 from codesmith.auth.router import router as auth_router
 from codesmith.config import Settings, get_settings
@@ -65,6 +66,7 @@ def _api_router() -> APIRouter:
         snippets_router,
         usage_router,
         admin_router,
+        instance_admin_router,
     ):
         api.include_router(router)
     return api

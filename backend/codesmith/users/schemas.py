@@ -20,6 +20,9 @@ class UserCreate(BaseModel):
     email: EmailStr
     password: NewPassword
     openai_api_key: str | None = Field(default=None, min_length=1, max_length=512)
+    invitation: str | None = Field(
+        default=None, min_length=1, max_length=100, description="csi_...: needed while registration is `invite`."
+    )
 
     @field_validator("email")
     @classmethod
