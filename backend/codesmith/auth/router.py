@@ -32,8 +32,10 @@ _SESSION_ENDED: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/register", status_code=201, response_model=UserPublic)
-async def register(data: UserCreate, session: SessionDep, keyring: KeyringDep, throttle: ThrottleDep) -> UserPublic:
-    return users.to_public(await service.register(session, keyring, throttle, data))
+async def register(
+    data: UserCreate, session: SessionDep, keyring: KeyringDep, throttle: ThrottleDep, settings: SettingsDep
+) -> UserPublic:
+    return users.to_public(await service.register(session, keyring, throttle, data), settings)
 
 
 @router.post("/token", response_model=TokenResponse)
