@@ -94,7 +94,7 @@ _TITLES = {
     401: "Not signed in, or the token is invalid, expired or revoked.",
     403: "Not allowed (administrators only).",
     404: "Not found (also another user's resource).",
-    409: "Conflict: the email is taken, or a generation already runs in this conversation.",
+    409: "Conflict: the email is taken, a generation already runs in this conversation, or the last administrator.",
     413: "The request body is larger than the server accepts (`request_too_large`).",
     422: "Validation failed; `errors` says where.",
     429: "Too many requests, streams or tokens: see `Retry-After`.",
@@ -109,6 +109,7 @@ _EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/auth/register"): {409, 429},
     ("POST", "/auth/token"): {401, 429},
     ("POST", "/users/me/password"): {429},
+    ("DELETE", "/users/me"): {409, 429},  # 409: the last administrator; 429: password guesses
     ("POST", "/conversations"): _UPSTREAM | {404},  # an unknown model_id
     ("POST", "/conversations/{conversation_id}/messages"): _UPSTREAM,
     ("POST", "/conversations/{conversation_id}/messages/{message_id}/regenerate"): _UPSTREAM,
