@@ -73,9 +73,10 @@ async def _conversations(sessionmaker: async_sessionmaker[AsyncSession], user_id
     while True:
         async with sessionmaker() as session:
             page = await _page(session, user_id, after)
-        for conversation in page:
-            async with sessionmaker() as session:
-                yield await conversation_entry(session, conversation)
+            for conversation in page:
+                entry = await conversation_entry(session, conversation)
+                session.expunge_all()  # the rows just written go; the session holds no more than one conversation
+                yield entry
         if len(page) < PAGE_SIZE:
             return
         after = (page[-1].created_at, page[-1].id)
