@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.snippets.tables import Snippet
+from codesmith.yourdata import importing
 from tests.conftest import RegisterUser, UserHandle
 from tests.conversations.helpers import sessionmaker_of
 from tests.yourdata.helpers import rich_conversation, tree_shape
@@ -223,6 +224,14 @@ class TestBadDocuments:
     ) -> None:
         response = await import_document(client, user, _codesmith_valid())
         assert response.json()["imported"] == 2
+        assert await rows_of(app, user) == (2, 4, 0)
+
+    async def test_a_long_import_commits_as_it_goes_and_imports_everything(
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(importing, "COMMIT_EVERY", 1)
+        response = await import_document(client, user, _codesmith_valid())
+        assert response.json() == {"imported": 2, "skipped": 0, "errors": []}
         assert await rows_of(app, user) == (2, 4, 0)
 
     async def test_a_body_that_is_not_json_is_422(self, client: httpx.AsyncClient, user: UserHandle) -> None:

@@ -3,6 +3,7 @@ each conversation is inserted once per origin: the same document imported twice 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,6 +44,10 @@ from codesmith.yourdata.schemas import (
 
 _KINDS_OF_ROLE = {"user": {"request", "feedback"}, "assistant": {"generation"}}
 _CHATGPT = TypeAdapter(list[ChatGPTConversation])
+_CODESMITH = TypeAdapter(CodesmithExport)
+# Conversations written per transaction: SQLite has one writer, and a large import must not hold it for
+# long. Each conversation is whole in one transaction; importing again completes an interrupted import.
+COMMIT_EVERY = 100
 T = TypeVar("T")
 
 
@@ -54,14 +59,25 @@ def parse(body: bytes) -> Any:
         raise DocumentInvalid([{"loc": ["body"], "msg": "The body is not JSON."}]) from None
 
 
-async def plan_import(document: Any) -> Plan:
-    """Validate the document and turn it into rows to write; DocumentInvalid (422) names every problem."""
+async def plan_import(body: bytes) -> Plan:
+    """Validate the document and turn it into rows to write; DocumentInvalid (422) names every problem.
+
+    Parsing and validating tens of megabytes takes seconds: a worker thread does it, never the event loop.
+    """
+    document = await asyncio.to_thread(_checked, body)
+    if isinstance(document, CodesmithExport):
+        return await asyncio.to_thread(plan_codesmith, document)
+    return await chatgpt.plan(document)
+
+
+def _checked(body: bytes) -> CodesmithExport | list[ChatGPTConversation]:
+    document = parse(body)
     if isinstance(document, dict) and document.get("format") == EXPORT_FORMAT:
-        return plan_codesmith(_validated(TypeAdapter(CodesmithExport), document))
+        return _validated(_CODESMITH, document)
     if isinstance(document, list):
         conversations = _validated(_CHATGPT, document)
         raise_if_any(chatgpt.tree_problems(conversations))
-        return await chatgpt.plan(conversations)
+        return conversations
     raise DocumentInvalid(
         [
             {
@@ -155,11 +171,14 @@ def _planned_message(message: ExportMessage) -> PlannedMessage:
 
 # -- writing ----------------------------------------------------------------------------------------------
 async def store(session: AsyncSession, user: User, plan: Plan) -> ImportResult:
-    """Insert the planned conversations; one whose origin this user already imported is skipped."""
+    """Insert the planned conversations (committing every COMMIT_EVERY); one whose origin this user already
+    imported is skipped."""
     visible = set((await session.execute(select(Model.id).where(visible_to(user)))).scalars())
     imported = 0
-    for conversation in plan.conversations:
+    for number, conversation in enumerate(plan.conversations, start=1):
         imported += await _insert(session, user.id, conversation, lambda model_id: model_id in visible)
+        if number % COMMIT_EVERY == 0:
+            await session.commit()
     skipped = len(plan.conversations) - imported
     return ImportResult(imported=imported, skipped=skipped, errors=plan.problems)
 

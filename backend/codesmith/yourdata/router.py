@@ -73,7 +73,7 @@ async def import_data(request: Request, user: CurrentUser, session: SessionDep) 
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in _JSON_TYPES:
         raise ValidationFailed("Send the document as application/json.", loc=["body"])
-    plan = await importing.plan_import(importing.parse(await request.body()))
+    plan = await importing.plan_import(await request.body())
     return await importing.store(session, user, plan)
 
 
