@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     max_streams_per_user: int = Field(default=20, ge=1)
     # Largest request body accepted (413 request_too_large before it is parsed).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Largest import document (POST /users/me/import alone; 413 request_too_large above it).
+    max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # The server's longest retention of conversations not updated, in days (None: kept; users may set less).
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
     # Bearer token that /metrics asks for when set (public otherwise).
     metrics_token: str | None = None
 

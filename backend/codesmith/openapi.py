@@ -110,6 +110,7 @@ _EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/auth/token"): {401, 403, 429},  # 403: the account is disabled
     ("PATCH", "/admin/users/{user_id}"): {409},  # the last administrator
     ("POST", "/users/me/password"): {429},
+    ("DELETE", "/users/me"): {409, 429},  # 409: the last administrator; 429: password guesses
     ("POST", "/conversations"): _UPSTREAM | {404},  # an unknown model_id
     ("POST", "/conversations/{conversation_id}/messages"): _UPSTREAM,
     ("POST", "/conversations/{conversation_id}/messages/{message_id}/regenerate"): _UPSTREAM,

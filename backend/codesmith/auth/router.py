@@ -39,7 +39,7 @@ async def register(
     data: UserCreate, session: SessionDep, keyring: KeyringDep, settings: SettingsDep, throttle: ThrottleDep
 ) -> UserPublic:
     """A new account, if the registration mode allows it (403 registration_closed / invitation_invalid)."""
-    return users.to_public(await service.register(session, keyring, settings, throttle, data))
+    return users.to_public(await service.register(session, keyring, settings, throttle, data), settings)
 
 
 @router.get("/registration", response_model=PublicRegistration)

@@ -267,6 +267,23 @@ export interface paths {
         patch: operations["conversations-update_conversation"];
         trace?: never;
     };
+    "/api/v1/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Conversation */
+        get: operations["conversations-export_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{conversation_id}/messages": {
         parameters: {
             query?: never;
@@ -503,10 +520,15 @@ export interface paths {
         get: operations["users-me"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Me
+         * @description Delete the account and everything of it at once; the password confirms it.
+         */
+        delete: operations["users-delete_me"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Update Me */
+        patch: operations["users-update_me"];
         trace?: never;
     };
     "/api/v1/users/me/api-tokens": {
@@ -539,6 +561,47 @@ export interface paths {
         post?: never;
         /** Delete Api Token */
         delete: operations["users-delete_api_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export My Data
+         * @description Everything of the caller as one JSON document, streamed (constant memory on the server).
+         */
+        get: operations["users-export_my_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Data
+         * @description Import a Codesmith export or ChatGPT's conversations.json; the whole document is checked before
+         *     anything is written, and a conversation imported before is skipped.
+         */
+        post: operations["users-import_data"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -698,6 +761,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountDeletion */
+        AccountDeletion: {
+            /**
+             * Password
+             * @description The account's password, to confirm.
+             */
+            password: string;
+        };
         /** AdminUser */
         AdminUser: {
             /**
@@ -933,6 +1004,33 @@ export interface components {
             logprobs?: null;
             message: components["schemas"]["CompletionMessage"];
         };
+        /**
+         * CodesmithExport
+         * @description A user's data: conversations newest first, each a message tree with its snippets.
+         */
+        CodesmithExport: {
+            /** Conversations */
+            conversations: components["schemas"]["ExportConversation"][];
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /**
+             * Format
+             * @constant
+             */
+            format: "codesmith-export";
+            /** Models */
+            models?: components["schemas"]["ExportModel"][];
+            settings?: components["schemas"]["ExportSettings"];
+            user: components["schemas"]["ExportUser"];
+            /**
+             * Version
+             * @constant
+             */
+            version: 1;
+        };
         /** CompletionMessage */
         CompletionMessage: {
             /** Content */
@@ -989,10 +1087,10 @@ export interface components {
             preview: string | null;
             /**
              * Source
-             * @description Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`).
+             * @description Where it was started: `app`, `api` (the OpenAI-compatible `/v1/chat/completions`), or `import` (POST /users/me/import).
              * @enum {string}
              */
-            source: "app" | "api";
+            source: "app" | "api" | "import";
             /** Title */
             title: string;
             /**
@@ -1021,10 +1119,10 @@ export interface components {
             model_id: string | null;
             /**
              * Source
-             * @description Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`).
+             * @description Where it was started: `app`, `api` (the OpenAI-compatible `/v1/chat/completions`), or `import` (POST /users/me/import).
              * @enum {string}
              */
-            source: "app" | "api";
+            source: "app" | "api" | "import";
             /** Title */
             title: string;
             /**
@@ -1071,6 +1169,176 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** ExportConversation */
+        ExportConversation: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Language */
+            language?: string | null;
+            /**
+             * Messages
+             * @description The tree: every parent before its children.
+             */
+            messages: components["schemas"]["ExportMessage"][];
+            /** Model Id */
+            model_id?: string | null;
+            /**
+             * Source
+             * @default app
+             * @enum {string}
+             */
+            source?: "app" | "api" | "import";
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ExportMessage */
+        ExportMessage: {
+            /** Completed At */
+            completed_at?: string | null;
+            /** Content */
+            content: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            error?: components["schemas"]["MessageError"] | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "request" | "feedback" | "generation";
+            /** Model Id */
+            model_id?: string | null;
+            /** Parent Id */
+            parent_id?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+            /** Snippets */
+            snippets?: components["schemas"]["ExportSnippet"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "streaming" | "complete" | "failed" | "cancelled" | "interrupted" | "rejected";
+            usage?: components["schemas"]["ExportUsage"] | null;
+        };
+        /**
+         * ExportModel
+         * @description One of the user's own models (never its key).
+         */
+        ExportModel: {
+            /** Base Url */
+            base_url: string | null;
+            /** Context Window */
+            context_window: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Input Cost Per Mtok */
+            input_cost_per_mtok: number | null;
+            /** Lora Adapter */
+            lora_adapter: string | null;
+            /** Model */
+            model: string;
+            /** Name */
+            name: string;
+            /** Output Cost Per Mtok */
+            output_cost_per_mtok: number | null;
+            /** Provider */
+            provider: string;
+        };
+        /** ExportSettings */
+        ExportSettings: {
+            /** Retention Days */
+            retention_days?: number | null;
+        };
+        /** ExportSnippet */
+        ExportSnippet: {
+            /** Code */
+            code: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Language */
+            language?: string | null;
+            /** Title */
+            title: string;
+        };
+        /** ExportUsage */
+        ExportUsage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Cost Usd */
+            cost_usd?: number | null;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+        };
+        /** ExportUser */
+        ExportUser: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /** Id */
+            id: string;
+        };
+        /** ImportProblem */
+        ImportProblem: {
+            /** Detail */
+            detail: string;
+            /**
+             * Index
+             * @description The conversation's position in the document.
+             */
+            index: number;
+            /** Title */
+            title: string | null;
+        };
+        /** ImportResult */
+        ImportResult: {
+            /**
+             * Errors
+             * @description Conversations left out, with why (the rest was imported).
+             */
+            errors: components["schemas"]["ImportProblem"][];
+            /**
+             * Imported
+             * @description Conversations added.
+             */
+            imported: number;
+            /**
+             * Skipped
+             * @description Conversations imported before (the same origin id): nothing added.
+             */
+            skipped: number;
         };
         /** InvitationCreate */
         InvitationCreate: {
@@ -1814,6 +2082,24 @@ export interface components {
              * @description Whether OpenAI accepted the stored key when it was saved (false: no key, or not checked).
              */
             openai_key_verified: boolean;
+            /**
+             * Retention Days
+             * @description Delete my conversations not updated for this many days (null: keep them; the server's limit still applies).
+             */
+            retention_days: number | null;
+            /**
+             * Retention Limit Days
+             * @description The server's longest retention in days (CODESMITH_RETENTION_DAYS; null: none).
+             */
+            retention_limit_days: number | null;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /**
+             * Retention Days
+             * @description Delete my conversations not updated for this many days (null: keep them); the server's CODESMITH_RETENTION_DAYS still applies when it is shorter.
+             */
+            retention_days?: number | null;
         };
         /** Usage */
         codesmith__conversations__schemas__Usage: {
@@ -3435,6 +3721,77 @@ export interface operations {
             };
         };
     };
+    "conversations-export_conversation": {
+        parameters: {
+            query?: {
+                /** @description markdown (default) or json */
+                format?: "markdown" | "json";
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation as a file: Markdown, or an importable export document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodesmithExport"];
+                    "text/markdown": string;
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also another user's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "conversations-add_feedback": {
         parameters: {
             query?: never;
@@ -4938,6 +5295,178 @@ export interface operations {
             };
         };
     };
+    "users-delete_me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the email is taken, a generation already runs in this conversation, or the last administrator. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests, streams or tokens: see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-update_me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "users-list_api_tokens": {
         parameters: {
             query?: {
@@ -5124,6 +5653,132 @@ export interface operations {
             };
             /** @description Not found (also another user's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-export_my_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document, as an attachment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodesmithExport"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-import_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A Codesmith export (GET /users/me/export) or ChatGPT's conversations.json. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodesmithExport"] | Record<string, never>[];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
