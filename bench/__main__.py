@@ -19,8 +19,8 @@ from typing import Any
 from bench import procs, report
 
 RESULTS_DIR = procs.BENCH_DIR / "results"
-SECTIONS = ("streaming", "scale", "replicas", "real-vllm", "openai")
-DEFAULT_SECTIONS = ["streaming", "scale", "replicas", "openai"]
+SECTIONS = ("streaming", "scale", "replicas", "real-vllm", "openai", "export")
+DEFAULT_SECTIONS = ["streaming", "scale", "replicas", "openai", "export"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             results["real_vllm"] = _real_vllm(args)
         if "openai" in sections:
             results["openai"] = _openai(args)
+        if "export" in sections:
+            results["export"] = _export(args)
     finally:
         results["seconds"] = round(time.monotonic() - started, 1)
         path = RESULTS_DIR / f"{stamp}.json"
@@ -114,6 +116,13 @@ def _openai(args: argparse.Namespace) -> dict[str, Any]:
     return openai_compat.run(quick=args.quick, concurrencies=levels, with_litellm=not args.no_litellm)
 
 
+def _export(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import export
+
+    procs.say("export: GET /users/me/export, 10,000 and 100,000 messages (constant memory)")
+    return export.run(quick=args.quick)
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     parts = [
@@ -139,6 +148,10 @@ def render(results: dict[str, Any]) -> str:
         from bench import openai_compat
 
         parts += ["### /v1 (OpenAI-compatible)", "", openai_compat.render(results["openai"]), ""]
+    if "export" in results:
+        from bench import export
+
+        parts += ["### Exporting a user's data", "", export.render(results["export"]), ""]
     return "\n".join(parts)
 
 

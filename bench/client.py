@@ -85,7 +85,7 @@ async def run(args: argparse.Namespace) -> None:
     port = int(root.rsplit(":", 1)[1])
     loop = asyncio.get_running_loop()
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000))
-    client = ChatClient(Settings(_env_file=None, secret_key="bench-" + "x" * 40))  # type: ignore[call-arg]
+    client = ChatClient(Settings(_env_file=None, secret_key="bench-" + "x" * 40))
     endpoint = Endpoint(base_url=f"{root}/v1", model=MODEL)
     request = _raw_request(port)
     try:

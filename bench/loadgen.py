@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -415,7 +415,7 @@ def main() -> None:
     plan_path, out_path = sys.argv[1], sys.argv[2]
     with open(plan_path) as handle:
         plan = json.load(handle)
-    runner: Callable[[], Awaitable[dict[str, Any]]] = lambda: run_plan(plan)  # noqa: E731
+    runner: Callable[[], Coroutine[Any, Any, dict[str, Any]]] = lambda: run_plan(plan)  # noqa: E731
     try:
         import uvloop
 

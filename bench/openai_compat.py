@@ -7,7 +7,6 @@ a stream-time ratio of at most 1.3 at 100 streams.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +38,9 @@ def run(*, quick: bool, concurrencies: list[int], with_litellm: bool) -> dict[st
                 "model": MODEL,  # the vLLM-discovered system model, by its upstream name
             },
         ]
-        master_key = "sk-bench-" + secrets.token_urlsafe(32)
-        litellm = streaming.start_litellm(running, workdir, upstream_root, master_key) if with_litellm else None
+        litellm = streaming.litellm_target(running, workdir, upstream_root) if with_litellm else None
         if litellm is not None:
-            targets.append(
-                {
-                    "name": "litellm",
-                    "kind": "openai",
-                    "url": f"{litellm[0]}/v1/chat/completions",
-                    "pid": litellm[1],
-                    "headers": {"authorization": f"Bearer {master_key}"},
-                }
-            )
+            targets.append(litellm)
         plan = {
             "upstream": upstream_root,
             "targets": targets,

@@ -24,12 +24,13 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,11 +81,12 @@ def run(*, quick: bool, with_postgres: bool, throughput_postgres: bool = False) 
     started = time.monotonic()
     result: dict[str, Any] = {"database_note": "SQLite unless the variant says PostgreSQL"}
     phases: dict[str, float] = {}
-    for name, part in (
+    parts: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
         ("throughput", lambda: throughput(quick=quick, with_postgres=with_postgres and throughput_postgres)),
         ("delay", lambda: cross_replica_delay(quick=quick)),
         ("leases", lambda: lease_costs(quick=quick, with_postgres=with_postgres)),
-    ):
+    )
+    for name, part in parts:
         phase_started = time.monotonic()
         procs.say(f"replicas: {name}")
         result[name] = part()
@@ -191,12 +193,20 @@ def maybe_postgres(enabled: bool, data: Path) -> Iterator[tuple[str, str] | None
 
 
 def _create_database(url: str, name: str) -> None:
-    from bench import postgres
+    """A second database on the same cluster, made by the superuser (trust authentication on loopback)."""
+    import asyncpg
 
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    psql = postgres._bin_dir() / "psql"
-    command = [str(psql), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
-    postgres._run([*command, "-c", f"CREATE DATABASE {name} OWNER {postgres.ROLE}"], f"create database {name}")
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    role = url.split("://", 1)[1].split(":", 1)[0]
+
+    async def create() -> None:
+        connection = await asyncpg.connect(host="127.0.0.1", port=port, user="postgres", database="postgres")
+        try:
+            await connection.execute(f'CREATE DATABASE {name} OWNER "{role}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
 
 
 # -- 1. throughput: one worker against two --------------------------------------------------------
@@ -401,7 +411,8 @@ def match_delays(a: Seen, b: Seen) -> tuple[list[float], list[float]]:
     received the same text, i.e. B's first event whose offset reaches A's. Second list: every delta,
     including those B got in its catch-up on attaching."""
     b_deltas = [(offset, at) for name, offset, at in b.events if name == "delta"]
-    live, every = [], []
+    live: list[float] = []
+    every: list[float] = []
     if not b_deltas:
         return live, every
     b_live_from = b_deltas[0][1]
@@ -593,9 +604,11 @@ async def _lease_timings(name: str, url: str, messages: int, repeats: int) -> di
             await _assign_owners(engine, running_ids, replicas)
             renewed: list[int] = []
 
-            async def renew(renewed: list[int] = renewed) -> None:
+            held = running_ids[0::replicas]  # replica-0's share (_assign_owners: round robin)
+
+            async def renew(renewed: list[int] = renewed, held: list[str] = held) -> None:
                 async with sessionmaker() as session:
-                    renewed.append(await renew_leases(session, "replica-0", LEASE_SECONDS))
+                    renewed.append(await renew_leases(session, "replica-0", held, LEASE_SECONDS))
                     await session.commit()
 
             await timed(renew, 3)
@@ -610,12 +623,12 @@ async def _lease_timings(name: str, url: str, messages: int, repeats: int) -> di
             started = time.perf_counter()
             async with sessionmaker() as session:
                 if await _any_expired(session):
-                    reaped_counts.append(len(await reap_expired(session, spare="replica-0")))
+                    reaped_counts.append(len(await reap_expired(session)))
                 await session.commit()
             reap_times.append((time.perf_counter() - started) * 1000)
             await _revive(engine, expired_ids)
         await _assign_owners(engine, running_ids, 1)  # the plans of the headline case: one replica, all rows
-        plans = await _plans(engine, sessionmaker)
+        plans = await _plans(engine, sessionmaker, running_ids)
     finally:
         await engine.dispose()
     return {
@@ -748,7 +761,12 @@ async def _revive(engine: Any, ids: list[str]) -> None:
         )
 
 
-async def _plans(engine: Any, sessionmaker: Any) -> dict[str, dict[str, Any]]:
+def _elided(match: re.Match[str]) -> str:
+    parameters = match.group(0)[1:-1].split(", ")
+    return f"({', '.join(parameters[:3])}, … {len(parameters)} parameters)"
+
+
+async def _plans(engine: Any, sessionmaker: Any, running_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The plans of the two periodic statements exactly as the app sends them (captured from the driver
     call), and on PostgreSQL the server's own execution time (EXPLAIN ANALYZE, rolled back)."""
     from sqlalchemy import event
@@ -768,14 +786,16 @@ async def _plans(engine: Any, sessionmaker: Any) -> dict[str, dict[str, Any]]:
             await _any_expired(session)
         label[0] = "renewal"
         async with sessionmaker() as session:
-            await renew_leases(session, "replica-0", LEASE_SECONDS)
+            await renew_leases(session, "replica-0", running_ids, LEASE_SECONDS)
             await session.rollback()
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
     sqlite = engine.dialect.name == "sqlite"
     plans: dict[str, dict[str, Any]] = {}
     for name, (statement, parameters) in captured.items():
-        entry: dict[str, Any] = {"sql": " ".join(statement.split())}
+        # A long IN list (the renewal's ids) is shown as its first parameters and a count.
+        sql = re.sub(r"\((?:(\?|\$\d+(?:::\w+)?), ){8,}(\?|\$\d+(?:::\w+)?)\)", _elided, " ".join(statement.split()))
+        entry: dict[str, Any] = {"sql": sql}
         prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
         try:
             async with engine.connect() as connection:

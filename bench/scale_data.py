@@ -189,8 +189,8 @@ class Generator:
             conversations = max(per_user // 4, 1)
             yield from self._user_history(str(user[0]), conversations, per_user, conversations * 2, big=False)
         yield from self._flush_all()
-        conversations = sorted(self.landmarks.target_conversations, reverse=True)
-        self.landmarks.middle_conversation = conversations[len(conversations) // 2]
+        newest_first = sorted(self.landmarks.target_conversations, reverse=True)
+        self.landmarks.middle_conversation = newest_first[len(newest_first) // 2]
         self.landmarks.target_conversations = []
 
     def _user(self, index: int) -> tuple[object, ...]:

@@ -193,6 +193,23 @@ def start_litellm(
     return root, server.pid
 
 
+def litellm_target(running: list[procs.Server], workdir: Path, upstream_root: str) -> dict[str, Any] | None:
+    """LiteLLM's proxy as a load-generator target (an OpenAI client with its master key); None when it
+    could not be started (the run goes on without it and says so)."""
+    master_key = "sk-bench-" + secrets.token_urlsafe(32)
+    litellm = start_litellm(running, workdir, upstream_root, master_key)
+    if litellm is None:
+        return None
+    root, pid = litellm
+    return {
+        "name": "litellm",
+        "kind": "openai",
+        "url": f"{root}/v1/chat/completions",
+        "pid": pid,
+        "headers": {"authorization": f"Bearer {master_key}"},
+    }
+
+
 def litellm_version() -> str | None:
     for package in procs.LITELLM_PACKAGES:
         if package.startswith("litellm"):
@@ -231,18 +248,9 @@ def run(*, quick: bool, concurrencies: list[int], with_litellm: bool, profile_di
                 "api": api,
             },
         ]
-        master_key = "sk-bench-" + secrets.token_urlsafe(32)
-        litellm = start_litellm(running, workdir, upstream_root, master_key) if with_litellm else None
+        litellm = litellm_target(running, workdir, upstream_root) if with_litellm else None
         if litellm is not None:
-            targets.append(
-                {
-                    "name": "litellm",
-                    "kind": "openai",
-                    "url": f"{litellm[0]}/v1/chat/completions",
-                    "pid": litellm[1],
-                    "headers": {"authorization": f"Bearer {master_key}"},
-                }
-            )
+            targets.append(litellm)
         plan = {
             "upstream": upstream_root,
             "targets": targets,

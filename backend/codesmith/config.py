@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
     # Accounts created per client address per hour.
     registrations_per_hour: int = Field(default=5, ge=0)
+    # Who may register until an administrator changes it at run time (stored in instance_settings).
+    registration: Literal["open", "invite", "closed"] = "open"
     # Proxies whose X-Forwarded-For is believed (addresses or networks); the socket's address otherwise.
     trusted_proxies: Annotated[list[str], NoDecode] = []
     # Shared state of several replicas: live fan-out of generations, cancels, rate limits and budgets.
@@ -87,6 +89,10 @@ class Settings(BaseSettings):
     max_streams_per_user: int = Field(default=20, ge=1)
     # Largest request body accepted (413 request_too_large before it is parsed).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Largest import document (POST /users/me/import alone; 413 request_too_large above it).
+    max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # The server's longest retention of conversations not updated, in days (None: kept; users may set less).
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
     # Bearer token that /metrics asks for when set (public otherwise).
     metrics_token: str | None = None
 

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from codesmith import openapi
+from codesmith.admin.router import router as instance_admin_router
 from codesmith.auth.last_used import LastUsedRecorder
 from codesmith.auth.router import router as auth_router
 from codesmith.config import Settings, get_settings
@@ -44,6 +45,9 @@ from codesmith.usage.limits import UsageLimiter
 from codesmith.usage.router import admin_router
 from codesmith.usage.router import router as usage_router
 from codesmith.users.router import router as users_router
+from codesmith.yourdata import retention
+from codesmith.yourdata.router import conversation_router as conversation_export_router
+from codesmith.yourdata.router import router as yourdata_router
 
 logger = logging.getLogger("codesmith")
 
@@ -60,11 +64,14 @@ def _api_router() -> APIRouter:
     for router in (
         auth_router,
         users_router,
+        yourdata_router,
         models_router,
         conversations_router,
+        conversation_export_router,
         snippets_router,
         usage_router,
         admin_router,
+        instance_admin_router,
     ):
         api.include_router(router)
     return api
@@ -174,12 +181,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         model_recheck = model_health.start(app.state.sessionmaker, app.state.llm, settings, keyring)
         app.state.last_used = LastUsedRecorder(app.state.sessionmaker)
         app.state.last_used.start()
+        retention_job = retention.start(app.state.sessionmaker, settings)
         try:
             yield
         finally:
             await app.state.generations.shutdown()
             await discovery.stop(vllm_discovery)
             await model_health.stop(model_recheck)
+            await retention.stop(retention_job)
             await app.state.llm.aclose()
             await app.state.last_used.close()
             if redis is not None:
@@ -202,7 +211,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.usage_limiter = UsageLimiter(app.state.limiter)
     install_error_handlers(app)
     # Innermost first: the body guard's refusals get CORS headers, security headers and a request id too.
-    app.add_middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)
+    # The import route alone takes whole documents (CODESMITH_MAX_IMPORT_BYTES).
+    app.add_middleware(
+        RequestBodyGuard,
+        max_bytes=settings.max_request_bytes,
+        limits={f"{API_PREFIX}/users/me/import": settings.max_import_bytes},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

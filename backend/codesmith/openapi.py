@@ -92,9 +92,9 @@ _STREAM_EVENT = {
 _TITLES = {
     400: "Bad request: a body that cannot be parsed, or a model that needs a key the user lacks.",
     401: "Not signed in, or the token is invalid, expired or revoked.",
-    403: "Not allowed (administrators only).",
+    403: "Not allowed (administrators only), or the account is disabled (`account_disabled`).",
     404: "Not found (also another user's resource).",
-    409: "Conflict: the email is taken, or a generation already runs in this conversation.",
+    409: "Conflict: the email is taken, a generation already runs in this conversation, or the last administrator.",
     413: "The request body is larger than the server accepts (`request_too_large`).",
     422: "Validation failed; `errors` says where.",
     429: "Too many requests, streams or tokens: see `Retry-After`.",
@@ -106,9 +106,11 @@ _TITLES = {
 _UPSTREAM = {400, 409, 429, 502, 503, 504}
 # Answers that only some operations give, by (method, path suffix after /api/v1).
 _EXTRA: dict[tuple[str, str], set[int]] = {
-    ("POST", "/auth/register"): {409, 429},
-    ("POST", "/auth/token"): {401, 429},
+    ("POST", "/auth/register"): {403, 409, 429},  # 403: registration closed, or no valid invitation
+    ("POST", "/auth/token"): {401, 403, 429},  # 403: the account is disabled
+    ("PATCH", "/admin/users/{user_id}"): {409},  # the last administrator
     ("POST", "/users/me/password"): {429},
+    ("DELETE", "/users/me"): {409, 429},  # 409: the last administrator; 429: password guesses
     ("POST", "/conversations"): _UPSTREAM | {404},  # an unknown model_id
     ("POST", "/conversations/{conversation_id}/messages"): _UPSTREAM,
     ("POST", "/conversations/{conversation_id}/messages/{message_id}/regenerate"): _UPSTREAM,
@@ -163,7 +165,7 @@ def _error_codes(method: str, path: str, operation: dict[str, Any], api_prefix: 
         (lambda: True, {500}),
         (lambda: bool(operation.get("parameters")) or "requestBody" in operation, {422}),
         (lambda: method in _BODY_METHODS, {400, 413, 422}),
-        (lambda: bool(operation.get("security")), {401}),
+        (lambda: bool(operation.get("security")), {401, 403}),  # 403: a disabled account's token
         (lambda: "{" in path, {404}),
         (lambda: path.startswith(f"{api_prefix}/admin"), {403}),
     ]

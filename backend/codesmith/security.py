@@ -25,6 +25,7 @@ _Ts = TypeVarTuple("_Ts")
 
 JWT_ALGORITHM = "HS256"
 API_TOKEN_PREFIX = "csk_"
+INVITATION_PREFIX = "csi_"
 
 _passwords = CryptContext(schemes=["argon2"], deprecated="auto")
 # A real hash of a random password: verifying against it costs what a real login costs, so a login
@@ -85,6 +86,7 @@ class Keyring:
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, b"fernet")))
         self._token_key = _derive(secret, b"api-token")
         self._refresh_key = _derive(secret, b"refresh-token")
+        self._invitation_key = _derive(secret, b"invitation")
 
     def create_access_token(self, user_id: str, token_version: int, minutes: int) -> str:
         now = datetime.now(UTC)
@@ -129,9 +131,17 @@ class Keyring:
         # never mistaken for the other.
         return hmac.new(self._refresh_key, token.encode(), hashlib.sha256).hexdigest()
 
+    def hash_invitation(self, token: str) -> str:
+        # Invitations are as random as API tokens: a keyed fast hash, under a key of their own.
+        return hmac.new(self._invitation_key, token.encode(), hashlib.sha256).hexdigest()
+
 
 def new_api_token() -> str:
     return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_invitation_token() -> str:
+    return INVITATION_PREFIX + secrets.token_urlsafe(32)
 
 
 def new_refresh_token() -> str:

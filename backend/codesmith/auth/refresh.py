@@ -58,7 +58,7 @@ async def rotate(
         await session.commit()
         raise NotAuthenticated("This sign-in was already used elsewhere: sign in again.")
     user = await session.get(User, row.user_id)
-    if user is None:
+    if user is None or user.disabled:
         raise NotAuthenticated("The session has ended: sign in again.")
     next_token = await issue(session, keyring, settings, user.id, row.family_id)
     return access_token_for(keyring, settings, user), next_token

@@ -7,9 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
+from codesmith.admin import registration
+from codesmith.admin.schemas import PublicRegistration
 from codesmith.auth import refresh as refresh_tokens
 from codesmith.auth import service
 from codesmith.auth.cookies import REFRESH_COOKIE, clear_refresh_cookie, clearing_header, set_refresh_cookie
+from codesmith.auth.last_used import LastUsedDep
 from codesmith.auth.throttle import ThrottleDep
 from codesmith.db import SessionDep
 from codesmith.deps import KeyringDep, SettingsDep
@@ -32,8 +35,17 @@ _SESSION_ENDED: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/register", status_code=201, response_model=UserPublic)
-async def register(data: UserCreate, session: SessionDep, keyring: KeyringDep, throttle: ThrottleDep) -> UserPublic:
-    return users.to_public(await service.register(session, keyring, throttle, data))
+async def register(
+    data: UserCreate, session: SessionDep, keyring: KeyringDep, settings: SettingsDep, throttle: ThrottleDep
+) -> UserPublic:
+    """A new account, if the registration mode allows it (403 registration_closed / invitation_invalid)."""
+    return users.to_public(await service.register(session, keyring, settings, throttle, data), settings)
+
+
+@router.get("/registration", response_model=PublicRegistration)
+async def registration_mode(session: SessionDep, settings: SettingsDep) -> PublicRegistration:
+    """Who may register now: `open`, `invite` (with an invitation) or `closed` (the sign-up page asks)."""
+    return PublicRegistration(mode=await registration.current_mode(session, settings))
 
 
 @router.post("/token", response_model=TokenResponse)
@@ -45,8 +57,11 @@ async def token(
     keyring: KeyringDep,
     settings: SettingsDep,
     throttle: ThrottleDep,
+    last_used: LastUsedDep,
 ) -> TokenResponse:
-    answer, refresh_token = await service.login(session, keyring, settings, throttle, form.username, form.password)
+    answer, refresh_token = await service.login(
+        session, keyring, settings, throttle, last_used, form.username, form.password
+    )
     set_refresh_cookie(response, request, settings, refresh_token)
     return answer
 

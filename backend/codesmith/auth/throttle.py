@@ -41,7 +41,7 @@ class Throttle:
 
     async def reserve_guess(self, account: str) -> None:
         """Count a guess at `account`'s password (a failure until `forgive`), or raise 429 before it is checked."""
-        key = _account_key(account)
+        key = account_key(account)
         # Checked first so that a client already over its own limit cannot spend the account's ceiling.
         await self._limiter.ensure_room(self._per_account, ACCOUNT_GUESSES, key, what=TOO_MANY_GUESSES)
         await self._limiter.consume(self._per_address, GUESSES, key, self._address, what=TOO_MANY_GUESSES)
@@ -53,7 +53,7 @@ class Throttle:
         The account's ceiling keeps the guess (a moving window cannot hand one entry back); it is set far above
         how often a person signs in.
         """
-        await self._limiter.clear(self._per_address, GUESSES, _account_key(account), self._address)
+        await self._limiter.clear(self._per_address, GUESSES, account_key(account), self._address)
 
     async def reserve_registration(self) -> None:
         """Count a registration attempt from this client, or raise 429 (none when registrations_per_hour is 0).
@@ -65,7 +65,7 @@ class Throttle:
             await self._limiter.consume(self._registrations, REGISTRATIONS, self._address, what=TOO_MANY_REGISTRATIONS)
 
 
-def _account_key(account: str) -> str:
+def account_key(account: str) -> str:
     # A digest, not the email: a fixed size whatever a client sends as a username, and no email addresses kept
     # in the limiter's storage (Redis, when shared).
     return hashlib.sha256(account.encode("utf-8", "surrogatepass")).hexdigest()

@@ -45,8 +45,11 @@ class MessagePublic(BaseModel):
     completed_at: datetime | None
 
 
-ConversationSource = Literal["app", "api"]
-_SOURCE = "Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`)."
+ConversationSource = Literal["app", "api", "import"]
+_SOURCE = (
+    "Where it was started: `app`, `api` (the OpenAI-compatible `/v1/chat/completions`), "
+    "or `import` (POST /users/me/import)."
+)
 
 
 class ConversationListItem(BaseModel):

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx2 as httpx
 import openai
@@ -19,6 +20,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from codesmith.admin import audit
 from codesmith.config import Settings
 from codesmith.db import utcnow
 from codesmith.errors import (
@@ -362,7 +364,33 @@ async def create(
         await _check_on_save(llm, model, user, keyring, settings, take_window=data.context_window is None)
     session.add(model)
     await session.flush()
+    if model.owner_id is None:
+        fields = {"name", "provider", "model", "base_url", "context_window", "lora_adapter"}
+        _audit_system_model(session, user, "model.create", model, fields, key_changed=data.api_key is not None)
     return model
+
+
+def _audit_system_model(
+    session: AsyncSession, admin: User, action: str, model: Model, fields: set[str], *, key_changed: bool
+) -> None:
+    """An administrator's change to a system model, in the audit log: the fields' new values, never the key."""
+    details: dict[str, Any] = {"name": model.name}
+    for field in sorted(fields - {"api_key"}):
+        value = getattr(model, field)
+        details[field] = _without_credentials(value) if field == "base_url" else value
+    if key_changed:
+        details["api_key"] = "changed"
+    audit.record(session, admin, action, "model", model.id, details)
+
+
+def _without_credentials(url: str | None) -> str | None:
+    # A base URL may carry a user and password (http://user:secret@host/v1): the log keeps only the host.
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _given_or(given: float | None, known: float | None) -> float | None:
@@ -440,6 +468,8 @@ async def update(
         take_window = moved and "context_window" not in given
         await _check_on_save(llm, model, user, keyring, settings, take_window=take_window)
     await session.flush()
+    if model.owner_id is None:
+        _audit_system_model(session, user, "model.update", model, set(given), key_changed="api_key" in given)
     return model
 
 
@@ -465,6 +495,8 @@ async def delete(
     model = await get_editable(session, user, model_id)
     if model.lora_adapter:
         await _unload_quietly(llm, model, user, keyring, settings)
+    if model.owner_id is None:
+        _audit_system_model(session, user, "model.delete", model, {"model", "base_url"}, key_changed=False)
     was_default = model.is_default
     await session.delete(model)
     await session.flush()

@@ -45,6 +45,6 @@ async def get_user_limits(
 
 @admin_router.put("/users/{user_id}/limits", response_model=UserLimitsPublic)
 async def set_user_limits(
-    user_id: str, data: LimitsUpdate, _: CurrentAdmin, session: SessionDep, settings: SettingsDep
+    user_id: str, data: LimitsUpdate, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
 ) -> UserLimitsPublic:
-    return await service.set_user_limits(session, settings, user_id, data)
+    return await service.set_user_limits(session, admin, settings, user_id, data)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from codesmith.admin import audit
 from codesmith.config import Settings
 from codesmith.errors import NotFound
 from codesmith.usage.limits import UsageLimiter, limits_for
@@ -199,13 +200,14 @@ def user_limits_public(user: User, settings: Settings) -> UserLimitsPublic:
 
 
 async def set_user_limits(
-    session: AsyncSession, settings: Settings, user_id: str, data: LimitsUpdate
+    session: AsyncSession, admin: User, settings: Settings, user_id: str, data: LimitsUpdate
 ) -> UserLimitsPublic:
     target = await session.get(User, user_id)
     if target is None:
         raise NotFound("user")
     target.requests_per_minute = data.requests_per_minute
     target.tokens_per_day = data.tokens_per_day
+    audit.record(session, admin, "user.limits", "user", target.id, data.model_dump())
     await session.flush()
     return user_limits_public(target, settings)
 

@@ -24,8 +24,8 @@ router = APIRouter(prefix="/users/me", tags=["users"])
 
 
 @router.get("", response_model=UserPublic)
-async def me(user: CurrentUser) -> UserPublic:
-    return service.to_public(user)
+async def me(user: CurrentUser, settings: SettingsDep) -> UserPublic:
+    return service.to_public(user, settings)
 
 
 @router.put("/openai-key", status_code=204)

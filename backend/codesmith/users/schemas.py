@@ -20,6 +20,9 @@ class UserCreate(BaseModel):
     email: EmailStr
     password: NewPassword
     openai_api_key: str | None = Field(default=None, min_length=1, max_length=512)
+    invitation: str | None = Field(
+        default=None, min_length=1, max_length=100, description="csi_...: needed while registration is `invite`."
+    )
 
     @field_validator("email")
     @classmethod
@@ -39,6 +42,13 @@ class UserPublic(BaseModel):
         description="Whether OpenAI accepted the stored key when it was saved (false: no key, or not checked)."
     )
     created_at: datetime
+    retention_days: int | None = Field(
+        description="Delete my conversations not updated for this many days (null: keep them; "
+        "the server's limit still applies)."
+    )
+    retention_limit_days: int | None = Field(
+        description="The server's longest retention in days (CODESMITH_RETENTION_DAYS; null: none)."
+    )
 
 
 def _openai_key_shape(value: str) -> str:

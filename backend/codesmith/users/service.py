@@ -36,7 +36,7 @@ logger = logging.getLogger("codesmith.users")
 KEY_CHECK_SECONDS = 5.0
 
 
-def to_public(user: User) -> UserPublic:
+def to_public(user: User, settings: Settings) -> UserPublic:
     return UserPublic(
         id=user.id,
         email=user.email,
@@ -45,6 +45,8 @@ def to_public(user: User) -> UserPublic:
         openai_key_hint=user.openai_key_hint,
         openai_key_verified=user.openai_key_encrypted is not None and user.openai_key_verified_at is not None,
         created_at=user.created_at,
+        retention_days=user.retention_days,
+        retention_limit_days=settings.retention_days,
     )
 
 

@@ -4,6 +4,114 @@
  */
 
 export interface paths {
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Audit Events */
+        get: operations["admin-list_audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Invitations */
+        get: operations["admin-list_invitations"];
+        put?: never;
+        /** Create Invitation */
+        post: operations["admin-create_invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke Invitation */
+        delete: operations["admin-revoke_invitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Registration */
+        get: operations["admin-get_registration"];
+        /** Set Registration */
+        put: operations["admin-set_registration"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Users */
+        get: operations["admin-list_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get User */
+        get: operations["admin-get_user"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Disable or enable an account, or make it an administrator or not (the last one stays: 409 last_admin).
+         */
+        patch: operations["admin-update_user"];
+        trace?: never;
+    };
     "/api/v1/admin/users/{user_id}/limits": {
         parameters: {
             query?: never;
@@ -71,8 +179,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register */
+        /**
+         * Register
+         * @description A new account, if the registration mode allows it (403 registration_closed / invitation_invalid).
+         */
         post: operations["auth-register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Registration Mode
+         * @description Who may register now: `open`, `invite` (with an invitation) or `closed` (the sign-up page asks).
+         */
+        get: operations["auth-registration_mode"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -134,6 +265,23 @@ export interface paths {
         head?: never;
         /** Update Conversation */
         patch: operations["conversations-update_conversation"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Conversation */
+        get: operations["conversations-export_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/conversations/{conversation_id}/messages": {
@@ -372,10 +520,15 @@ export interface paths {
         get: operations["users-me"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Me
+         * @description Delete the account and everything of it at once; the password confirms it.
+         */
+        delete: operations["users-delete_me"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Update Me */
+        patch: operations["users-update_me"];
         trace?: never;
     };
     "/api/v1/users/me/api-tokens": {
@@ -408,6 +561,47 @@ export interface paths {
         post?: never;
         /** Delete Api Token */
         delete: operations["users-delete_api_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export My Data
+         * @description Everything of the caller as one JSON document, streamed (constant memory on the server).
+         */
+        get: operations["users-export_my_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Data
+         * @description Import a Codesmith export or ChatGPT's conversations.json; the whole document is checked before
+         *     anything is written, and a conversation imported before is skipped.
+         */
+        post: operations["users-import_data"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -567,6 +761,49 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountDeletion */
+        AccountDeletion: {
+            /**
+             * Password
+             * @description The account's password, to confirm.
+             */
+            password: string;
+        };
+        /** AdminUser */
+        AdminUser: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled */
+            disabled: boolean;
+            /** Email */
+            email: string;
+            /** Id */
+            id: string;
+            /** Is Admin */
+            is_admin: boolean;
+            /**
+             * Last Active At
+             * @description The latest sign-in or authenticated request (kept to within a few minutes).
+             */
+            last_active_at: string | null;
+            usage_30d: components["schemas"]["Usage30d"];
+        };
+        /**
+         * AdminUserUpdate
+         * @description Fields left out (or null) stay as they are.
+         */
+        AdminUserUpdate: {
+            /**
+             * Disabled
+             * @description true: every session and token is revoked at once.
+             */
+            disabled?: boolean | null;
+            /** Is Admin */
+            is_admin?: boolean | null;
+        };
         /** ApiTokenCreate */
         ApiTokenCreate: {
             /** Expires In Days */
@@ -610,6 +847,38 @@ export interface components {
             last_used_at: string | null;
             /** Name */
             name: string;
+        };
+        /** AuditActor */
+        AuditActor: {
+            /** Email */
+            email: string | null;
+            /** Id */
+            id: string;
+        };
+        /** AuditEventPublic */
+        AuditEventPublic: {
+            /**
+             * Action
+             * @description user.update, user.limits, model.create, registration.update, ...
+             */
+            action: string;
+            /** @description null when the administrator's account was deleted. */
+            actor: components["schemas"]["AuditActor"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: string;
+            /** Target Id */
+            target_id: string | null;
+            /** Target Type */
+            target_type: string | null;
         };
         /** Body_auth-token */
         "Body_auth-token": {
@@ -735,6 +1004,33 @@ export interface components {
             logprobs?: null;
             message: components["schemas"]["CompletionMessage"];
         };
+        /**
+         * CodesmithExport
+         * @description A user's data: conversations newest first, each a message tree with its snippets.
+         */
+        CodesmithExport: {
+            /** Conversations */
+            conversations: components["schemas"]["ExportConversation"][];
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /**
+             * Format
+             * @constant
+             */
+            format: "codesmith-export";
+            /** Models */
+            models?: components["schemas"]["ExportModel"][];
+            settings?: components["schemas"]["ExportSettings"];
+            user: components["schemas"]["ExportUser"];
+            /**
+             * Version
+             * @constant
+             */
+            version: 1;
+        };
         /** CompletionMessage */
         CompletionMessage: {
             /** Content */
@@ -791,10 +1087,10 @@ export interface components {
             preview: string | null;
             /**
              * Source
-             * @description Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`).
+             * @description Where it was started: `app`, `api` (the OpenAI-compatible `/v1/chat/completions`), or `import` (POST /users/me/import).
              * @enum {string}
              */
-            source: "app" | "api";
+            source: "app" | "api" | "import";
             /** Title */
             title: string;
             /**
@@ -823,10 +1119,10 @@ export interface components {
             model_id: string | null;
             /**
              * Source
-             * @description Where it was started: `app`, or `api` (the OpenAI-compatible `/v1/chat/completions`).
+             * @description Where it was started: `app`, `api` (the OpenAI-compatible `/v1/chat/completions`), or `import` (POST /users/me/import).
              * @enum {string}
              */
-            source: "app" | "api";
+            source: "app" | "api" | "import";
             /** Title */
             title: string;
             /**
@@ -873,6 +1169,241 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** ExportConversation */
+        ExportConversation: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Language */
+            language?: string | null;
+            /**
+             * Messages
+             * @description The tree: every parent before its children.
+             */
+            messages: components["schemas"]["ExportMessage"][];
+            /** Model Id */
+            model_id?: string | null;
+            /**
+             * Source
+             * @default app
+             * @enum {string}
+             */
+            source?: "app" | "api" | "import";
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ExportMessage */
+        ExportMessage: {
+            /** Completed At */
+            completed_at?: string | null;
+            /** Content */
+            content: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            error?: components["schemas"]["MessageError"] | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "request" | "feedback" | "generation";
+            /** Model Id */
+            model_id?: string | null;
+            /** Parent Id */
+            parent_id?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+            /** Snippets */
+            snippets?: components["schemas"]["ExportSnippet"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "streaming" | "complete" | "failed" | "cancelled" | "interrupted" | "rejected";
+            usage?: components["schemas"]["ExportUsage"] | null;
+        };
+        /**
+         * ExportModel
+         * @description One of the user's own models (never its key).
+         */
+        ExportModel: {
+            /** Base Url */
+            base_url: string | null;
+            /** Context Window */
+            context_window: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Input Cost Per Mtok */
+            input_cost_per_mtok: number | null;
+            /** Lora Adapter */
+            lora_adapter: string | null;
+            /** Model */
+            model: string;
+            /** Name */
+            name: string;
+            /** Output Cost Per Mtok */
+            output_cost_per_mtok: number | null;
+            /** Provider */
+            provider: string;
+        };
+        /** ExportSettings */
+        ExportSettings: {
+            /** Retention Days */
+            retention_days?: number | null;
+        };
+        /** ExportSnippet */
+        ExportSnippet: {
+            /** Code */
+            code: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Language */
+            language?: string | null;
+            /** Title */
+            title: string;
+        };
+        /** ExportUsage */
+        ExportUsage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Cost Usd */
+            cost_usd?: number | null;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+        };
+        /** ExportUser */
+        ExportUser: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /** Id */
+            id: string;
+        };
+        /** ImportProblem */
+        ImportProblem: {
+            /** Detail */
+            detail: string;
+            /**
+             * Index
+             * @description The conversation's position in the document.
+             */
+            index: number;
+            /** Title */
+            title: string | null;
+        };
+        /** ImportResult */
+        ImportResult: {
+            /**
+             * Errors
+             * @description Conversations left out, with why (the rest was imported).
+             */
+            errors: components["schemas"]["ImportProblem"][];
+            /**
+             * Imported
+             * @description Conversations added.
+             */
+            imported: number;
+            /**
+             * Skipped
+             * @description Conversations imported before (the same origin id): nothing added.
+             */
+            skipped: number;
+        };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /**
+             * Email
+             * @description When set, only this address may use it.
+             */
+            email?: string | null;
+            /**
+             * Expires In Days
+             * @default 7
+             */
+            expires_in_days?: number;
+        };
+        /** InvitationCreated */
+        InvitationCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Token
+             * @description Shown once: only its hash is stored.
+             */
+            token: string;
+            /**
+             * Url
+             * @description The sign-up page's path with the invitation (shown once).
+             */
+            url: string;
+            /** Used At */
+            used_at: string | null;
+        };
+        /** InvitationPublic */
+        InvitationPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Used At */
+            used_at: string | null;
         };
         /** LimitsUpdate */
         LimitsUpdate: {
@@ -1204,6 +1735,13 @@ export interface components {
              */
             api_key: string;
         };
+        /** Page[AdminUser] */
+        Page_AdminUser_: {
+            /** Items */
+            items: components["schemas"]["AdminUser"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[ApiTokenPublic] */
         Page_ApiTokenPublic_: {
             /** Items */
@@ -1211,10 +1749,24 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[AuditEventPublic] */
+        Page_AuditEventPublic_: {
+            /** Items */
+            items: components["schemas"]["AuditEventPublic"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[ConversationListItem] */
         Page_ConversationListItem_: {
             /** Items */
             items: components["schemas"]["ConversationListItem"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[InvitationPublic] */
+        Page_InvitationPublic_: {
+            /** Items */
+            items: components["schemas"]["InvitationPublic"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1257,6 +1809,14 @@ export interface components {
             title: string;
             type: string;
         };
+        /** PublicRegistration */
+        PublicRegistration: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "open" | "invite" | "closed";
+        };
         /** RegenerateRequest */
         RegenerateRequest: {
             /**
@@ -1270,6 +1830,28 @@ export interface components {
              * @default false
              */
             stream?: boolean;
+        };
+        /** RegistrationSettings */
+        RegistrationSettings: {
+            /**
+             * Default Mode
+             * @description CODESMITH_REGISTRATION: the mode until one is set here.
+             * @enum {string}
+             */
+            default_mode: "open" | "invite" | "closed";
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "open" | "invite" | "closed";
+        };
+        /** RegistrationUpdate */
+        RegistrationUpdate: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "open" | "invite" | "closed";
         };
         /** SelfHosting */
         SelfHosting: {
@@ -1373,6 +1955,20 @@ export interface components {
              */
             token_type?: string;
         };
+        /** Usage30d */
+        Usage30d: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /**
+             * Cost Usd
+             * @description Cost of priced requests only.
+             */
+            cost_usd: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Requests */
+            requests: number;
+        };
         /** UsageLimitsPublic */
         UsageLimitsPublic: {
             /**
@@ -1441,6 +2037,11 @@ export interface components {
              * Format: email
              */
             email: string;
+            /**
+             * Invitation
+             * @description csi_...: needed while registration is `invite`.
+             */
+            invitation?: string | null;
             /** Openai Api Key */
             openai_api_key?: string | null;
             /** Password */
@@ -1481,6 +2082,24 @@ export interface components {
              * @description Whether OpenAI accepted the stored key when it was saved (false: no key, or not checked).
              */
             openai_key_verified: boolean;
+            /**
+             * Retention Days
+             * @description Delete my conversations not updated for this many days (null: keep them; the server's limit still applies).
+             */
+            retention_days: number | null;
+            /**
+             * Retention Limit Days
+             * @description The server's longest retention in days (CODESMITH_RETENTION_DAYS; null: none).
+             */
+            retention_limit_days: number | null;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /**
+             * Retention Days
+             * @description Delete my conversations not updated for this many days (null: keep them); the server's CODESMITH_RETENTION_DAYS still applies when it is shorter.
+             */
+            retention_days?: number | null;
         };
         /** Usage */
         codesmith__conversations__schemas__Usage: {
@@ -1512,6 +2131,645 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "admin-list_audit_events": {
+        parameters: {
+            query?: {
+                /** @description Page size (1-100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page. */
+                cursor?: string | null;
+                /** @description Such as user.update. */
+                action?: string | null;
+                target_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEventPublic_"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list_invitations": {
+        parameters: {
+            query?: {
+                /** @description Page size (1-100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InvitationPublic_"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-create_invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-revoke_invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also another user's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-get_registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationSettings"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-set_registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationSettings"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list_users": {
+        parameters: {
+            query?: {
+                /** @description Part of the email, ignoring case. */
+                q?: string | null;
+                /** @description Page size (1-100). */
+                limit?: number;
+                /** @description The next_cursor of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AdminUser_"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-get_user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also another user's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-update_user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminUserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also another user's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the email is taken, a generation already runs in this conversation, or the last administrator. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "admin-get_user_limits": {
         parameters: {
             query?: never;
@@ -1541,7 +2799,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (administrators only). */
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1621,7 +2879,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (administrators only). */
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1824,7 +3082,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: the email is taken, or a generation already runs in this conversation. */
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the email is taken, a generation already runs in this conversation, or the last administrator. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1871,6 +3138,35 @@ export interface operations {
             };
         };
     };
+    "auth-registration_mode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicRegistration"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "auth-token": {
         parameters: {
             query?: never;
@@ -1904,6 +3200,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1976,6 +3281,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2076,6 +3390,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -2085,7 +3408,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: the email is taken, or a generation already runs in this conversation. */
+            /** @description Conflict: the email is taken, a generation already runs in this conversation, or the last administrator. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2188,6 +3511,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -2246,6 +3578,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2333,6 +3674,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -2344,6 +3694,77 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts (`request_too_large`). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "conversations-export_conversation": {
+        parameters: {
+            query?: {
+                /** @description markdown (default) or json */
+                format?: "markdown" | "json";
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation as a file: Markdown, or an importable export document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodesmithExport"];
+                    "text/markdown": string;
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also another user's resource). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2446,6 +3867,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -2455,7 +3885,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: the email is taken, or a generation already runs in this conversation. */
+            /** @description Conflict: the email is taken, a generation already runs in this conversation, or the last administrator. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2561,6 +3991,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2682,6 +4121,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -2691,7 +4139,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: the email is taken, or a generation already runs in this conversation. */
+            /** @description Conflict: the email is taken, a generation already runs in this conversation, or the last administrator. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2822,6 +4270,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -2892,6 +4349,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` says where. */
             422: {
                 headers: {
@@ -2952,7 +4418,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (administrators only). */
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3044,6 +4510,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error; carries a `request_id`. */
             500: {
                 headers: {
@@ -3077,6 +4552,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3149,7 +4633,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (administrators only). */
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3265,7 +4749,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (administrators only). */
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3377,6 +4861,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -3451,6 +4944,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` says where. */
             422: {
                 headers: {
@@ -3493,6 +4995,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3558,6 +5069,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3632,6 +5152,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
                 headers: {
@@ -3690,6 +5219,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` says where. */
             422: {
                 headers: {
@@ -3737,6 +5275,187 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-delete_me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the email is taken, a generation already runs in this conversation, or the last administrator. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests, streams or tokens: see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-update_me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error; carries a `request_id`. */
             500: {
                 headers: {
@@ -3773,6 +5492,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3833,6 +5561,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3905,8 +5642,143 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also another user's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`request_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` says where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-export_my_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document, as an attachment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodesmithExport"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; carries a `request_id`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-import_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A Codesmith export (GET /users/me/export) or ChatGPT's conversations.json. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodesmithExport"] | Record<string, never>[];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Bad request: a body that cannot be parsed, or a model that needs a key the user lacks. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3981,6 +5853,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the server accepts (`request_too_large`). */
             413: {
                 headers: {
@@ -4037,6 +5918,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4104,6 +5994,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid, expired or revoked. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (administrators only), or the account is disabled (`account_disabled`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

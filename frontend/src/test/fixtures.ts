@@ -8,6 +8,8 @@ export const user: User = {
   openai_key_hint: "sk-…abcd",
   openai_key_verified: true,
   created_at: "2025-01-01T00:00:00Z",
+  retention_days: null,
+  retention_limit_days: null,
 };
 
 export function model(fields: Partial<Model> = {}): Model {

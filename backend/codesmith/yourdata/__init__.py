@@ -1,0 +1,1 @@
+"""Your data: export, import, account deletion and retention."""
