@@ -5,7 +5,7 @@ import { useNavigate } from "react-router";
 import { api, unwrap } from "../api/client";
 import { ApiError, errorMessage } from "../api/errors";
 import { keys, useMe } from "../api/queries";
-import type { ImportResult, User } from "../api/types";
+import type { ImportDocument, ImportResult, User } from "../api/types";
 import { useAuth } from "../lib/auth";
 import { saveDownload } from "../lib/download";
 import { plural } from "../lib/format";
@@ -94,8 +94,9 @@ function ImportCard() {
     mutationFn: (chosen: File): Promise<ImportResult> =>
       unwrap(
         api.POST("/api/v1/users/me/import", {
-          body: chosen,
-          bodySerializer: (body) => body as Blob,
+          // The body's type is the document the file holds; the serializer sends the file's bytes unread.
+          body: chosen as unknown as ImportDocument,
+          bodySerializer: () => chosen,
           headers: { "Content-Type": "application/json" },
         }),
       ),
@@ -202,7 +203,7 @@ const MAX_RETENTION_DAYS = 3650;
 
 function RetentionForm({ user }: { user: User }) {
   const client = useQueryClient();
-  const limit = user.retention_limit_days ?? null;
+  const limit = user.retention_limit_days;
   const [forever, setForever] = useState(user.retention_days == null);
   const [days, setDays] = useState(String(user.retention_days ?? limit ?? 365));
   const [saved, setSaved] = useState(false);

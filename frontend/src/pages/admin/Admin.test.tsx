@@ -123,7 +123,7 @@ describe("Admin → Audit log", () => {
     actor: { id: "u-admin", email: "root@example.com" },
     target_type: "user",
     target_id: "u2",
-    details: null,
+    details: {},
     ...fields,
   });
 

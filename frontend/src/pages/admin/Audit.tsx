@@ -77,7 +77,7 @@ export default function AdminAudit() {
 
 function AuditEntry({ event }: { event: AuditEvent }) {
   const info = actionInfo(event.action);
-  const details = Object.entries(event.details ?? {});
+  const details = Object.entries(event.details);
   return (
     <li className="flex flex-col gap-1 px-4 py-3 sm:flex-row sm:items-start sm:gap-4">
       <time dateTime={event.created_at} title={dateTime(event.created_at)} className="w-32 shrink-0 text-xs text-zinc-500 sm:pt-0.5">
