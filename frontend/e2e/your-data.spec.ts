@@ -94,7 +94,7 @@ test("a conversation exports as Markdown and as JSON from its page", async ({ ap
   expect(document.conversations.map((item) => item.title)).toEqual([conversation.title]);
 });
 
-test("retention is saved with the server's limit in view", async ({ app: page }) => {
+test("retention is saved and still set after a reload", async ({ app: page }) => {
   await page.goto("/settings");
   const card = page.locator("section").filter({ has: page.getByRole("heading", { name: "Keep conversations for" }) }).last();
   await card.getByLabel("Delete after a number of days").check();
