@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
-import { Api, OPENAI_KEY, PASSWORD, answerWith, expect, expectFinished, lastAnswer, registerAccount, test, uniqueEmail } from "./fixtures";
+import { Api, OPENAI_KEY, PASSWORD, answerWith, expect, expectFinished, lastAnswer, registerAccount, signInPage, test, uniqueEmail } from "./fixtures";
 
 const DIR = process.env.E2E_SCREENSHOT_DIR ?? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
 
@@ -172,4 +172,11 @@ test("screenshots of the main pages", async ({ page, request, fake }) => {
   await page.getByRole("link", { name: "Usage", exact: true }).click();
   await expect(page.getByRole("img", { name: /Tokens and cost per day/ })).toBeVisible();
   await shoot(page, "usage");
+});
+
+test("a screenshot of the admin console", async ({ page, admin }) => {
+  await signInPage(page, admin.account);
+  await page.goto("/admin");
+  await expect(page.getByRole("row", { name: admin.account.email })).toBeVisible();
+  await shoot(page, "admin");
 });
