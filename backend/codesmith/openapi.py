@@ -111,6 +111,8 @@ _EXTRA: dict[tuple[str, str], set[int]] = {
     ("PATCH", "/admin/users/{user_id}"): {409},  # the last administrator
     ("POST", "/users/me/password"): {429},
     ("DELETE", "/users/me"): {409, 429},  # 409: the last administrator; 429: password guesses
+    ("GET", "/users/me/export"): {429},  # one export per user at a time (yourdata/gate.py)
+    ("POST", "/users/me/import"): {429},  # one import per user at a time
     ("POST", "/conversations"): _UPSTREAM | {404},  # an unknown model_id
     ("POST", "/conversations/{conversation_id}/messages"): _UPSTREAM,
     ("POST", "/conversations/{conversation_id}/messages/{message_id}/regenerate"): _UPSTREAM,

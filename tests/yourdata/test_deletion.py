@@ -33,15 +33,15 @@ async def delete_account(client: httpx.AsyncClient, user: UserHandle, password: 
     return await client.request("DELETE", "/users/me", json={"password": password}, headers=user.headers)
 
 
-async def rows_naming(app: FastAPI, user_id: str) -> dict[str, int]:
-    """Rows of any table with the user's id in any text column (user_id, owner_id, actor_id, target_id,
-    created_by, id...), and on SQLite in the search indexes."""
+async def rows_naming(app: FastAPI, user_id: str, email: str) -> dict[str, int]:
+    """Rows of any table with the user's id or email in any text column (user_id, owner_id, actor_id,
+    target_id, created_by, id, email...), and on SQLite in the search indexes."""
     found: dict[str, int] = {}
     async with sessionmaker_of(app)() as session:
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
                 if isinstance(column.type, String) or column.name.endswith("_id"):
-                    query = select(func.count()).select_from(table).where(column == user_id)
+                    query = select(func.count()).select_from(table).where(column.in_([user_id, email]))
                     count = int((await session.execute(query)).scalar_one())
                     if count:
                         found[f"{table.name}.{column.name}"] = count
@@ -65,12 +65,12 @@ class TestWrongPassword:
         self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, fake_model: str
     ) -> None:
         await rich_conversation(client, user)
-        before = await rows_naming(app, user.id)
+        before = await rows_naming(app, user.id, user.email)
         response = await delete_account(client, user, "not my password")
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["body", "password"]
         assert "not my password" not in response.text
-        assert await rows_naming(app, user.id) == before
+        assert await rows_naming(app, user.id, user.email) == before
         assert (await client.get("/users/me", headers=user.headers)).status_code == 200
 
     async def test_guesses_are_throttled_like_a_password_change(
@@ -105,19 +105,28 @@ class TestEverythingGoes:
                     AuditEvent(actor_id=user.id, actor_email=user.email, action="user.update", target_id=bob.id),
                     AuditEvent(actor_id=bob.id, actor_email=bob.email, action="user.update", target_id=user.id),
                     Invitation(token_hash="h" * 64, created_by=user.id, expires_at=utcnow() + timedelta(days=1)),
+                    # The invitation the user registered with (made for their address by another admin).
+                    Invitation(
+                        token_hash="i" * 64,
+                        email=user.email,
+                        created_by=bob.id,
+                        used_at=utcnow(),
+                        expires_at=utcnow() + timedelta(days=1),
+                    ),
                 ]
             )
             await session.commit()
-        present = await rows_naming(app, user.id)
+        present = await rows_naming(app, user.id, user.email)
         for table in ("users.id", "conversations.user_id", "messages.user_id", "snippets.user_id", "models.owner_id"):
             assert table in present
         for table in ("api_tokens.user_id", "refresh_tokens.user_id", "usage_records.user_id", "audit_events.actor_id"):
             assert table in present
+        assert "invitations.email" in present
 
         response = await delete_account(client, user)
         assert response.status_code == 204, response.text
 
-        assert await rows_naming(app, user.id) == {}
+        assert await rows_naming(app, user.id, user.email) == {}
         assert fake_upstream.lora_calls[-1] == ("unload", {"lora_name": "my-lora"})
         async with sessionmaker_of(app)() as session:
             events = list((await session.execute(select(AuditEvent).order_by(AuditEvent.actor_id))).scalars())
@@ -148,7 +157,7 @@ class TestEverythingGoes:
             rest = [event.event async for event in events if event.event != "comment"]
             await response.aclose()
         assert rest and rest[-1] in ("done", "error")
-        assert await rows_naming(app, user.id) == {}
+        assert await rows_naming(app, user.id, user.email) == {}
         assert live_server.app.state.generations.running() == []
 
 
@@ -169,7 +178,7 @@ class TestLastAdministrator:
     async def test_the_only_account_may_leave(self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle) -> None:
         await set_admin(app, user)
         assert (await delete_account(client, user)).status_code == 204
-        assert await rows_naming(app, user.id) == {}
+        assert await rows_naming(app, user.id, user.email) == {}
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="no Redis server (scripts/test-services.sh starts one)")

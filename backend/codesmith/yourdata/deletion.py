@@ -44,7 +44,7 @@ async def delete_account(
     streams = await _recent_generation_ids(session, user.id)
     await _cancel_running(session, generations, user.id)
     await _unload_lora_adapters(session, user, keyring, settings, llm)
-    await _forget_in_audit_log(session, user.id)
+    await _forget_in_audit_log(session, user)
     # Every other row of the user goes with this one (ON DELETE CASCADE; SQLite's search triggers too).
     await session.execute(delete(User).where(User.id == user.id))
     await session.flush()
@@ -106,13 +106,17 @@ async def _unload_lora_adapters(
         await models.delete(session, user, keyring, settings, llm, model_id)
 
 
-async def _forget_in_audit_log(session: AsyncSession, user_id: str) -> None:
-    """The administrative actions stay on record; the person they name does not."""
+async def _forget_in_audit_log(session: AsyncSession, user: User) -> None:
+    """The administrative actions stay on record; the person they name does not (nor the address of an
+    invitation they used: an unused one stays as it was, still only for that address)."""
+    user_id = user.id
     await session.execute(
         update(AuditEvent).where(AuditEvent.actor_id == user_id).values(actor_id=None, actor_email=None)
     )
     await session.execute(update(AuditEvent).where(AuditEvent.target_id == user_id).values(target_id=None))
     await session.execute(update(Invitation).where(Invitation.created_by == user_id).values(created_by=None))
+    used = update(Invitation).where(Invitation.email == user.email, Invitation.used_at.is_not(None))
+    await session.execute(used.values(email=None))
 
 
 async def forget_in_redis(redis: Redis, user: User, generation_ids: list[str]) -> None:

@@ -20,7 +20,7 @@ from codesmith.errors import ValidationFailed
 from codesmith.snippets.filenames import content_disposition
 from codesmith.users import service as users
 from codesmith.users.schemas import UserPublic
-from codesmith.yourdata import deletion, export, importing, markdown, retention
+from codesmith.yourdata import deletion, export, gate, importing, markdown, retention
 from codesmith.yourdata.schemas import AccountDeletion, CodesmithExport, ImportResult, UserUpdate
 
 router = APIRouter(prefix="/users/me", tags=["users"])
@@ -61,9 +61,10 @@ RedisDep = Annotated[Redis | None, Depends(get_redis)]
 )
 async def export_my_data(request: Request, user: CurrentUser) -> StreamingResponse:
     """Everything of the caller as one JSON document, streamed (constant memory on the server)."""
+    release = gate.exports.acquire(user.id)  # a refusal is a 429 before any byte
     body = export.stream_export(request.app.state.sessionmaker, export.Owner.of(user))
     filename = f"codesmith-export-{utcnow():%Y-%m-%d}.json"
-    return StreamingResponse(body, media_type="application/json", headers=_attachment(filename))
+    return gate.ReleasingStream(body, release, media_type="application/json", headers=_attachment(filename))
 
 
 @router.post("/import", response_model=ImportResult, openapi_extra=_IMPORT_BODY)
@@ -73,8 +74,12 @@ async def import_data(request: Request, user: CurrentUser, session: SessionDep) 
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in _JSON_TYPES:
         raise ValidationFailed("Send the document as application/json.", loc=["body"])
-    plan = await importing.plan_import(await request.body())
-    return await importing.store(session, user, plan)
+    release = gate.imports.acquire(user.id)  # before the body is read: it may be 50 MiB
+    try:
+        plan = await importing.plan_import(await request.body())
+        return await importing.store(session, user, plan)
+    finally:
+        release()
 
 
 @router.patch("", response_model=UserPublic)

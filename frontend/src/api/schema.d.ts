@@ -5725,6 +5725,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests, streams or tokens: see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal error; carries a `request_id`. */
             500: {
                 headers: {
@@ -5797,6 +5806,15 @@ export interface operations {
             };
             /** @description Validation failed; `errors` says where. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests, streams or tokens: see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
