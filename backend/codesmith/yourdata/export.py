@@ -15,7 +15,6 @@ from codesmith.conversations.service import parents_first
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
 from codesmith.models.tables import Model
-from codesmith.snippets import service as snippets
 from codesmith.snippets.tables import Snippet
 from codesmith.users.tables import User
 from codesmith.yourdata.schemas import EXPORT_FORMAT, EXPORT_VERSION
@@ -73,10 +72,10 @@ async def _conversations(sessionmaker: async_sessionmaker[AsyncSession], user_id
     while True:
         async with sessionmaker() as session:
             page = await _page(session, user_id, after)
-            for conversation in page:
-                entry = await conversation_entry(session, conversation)
-                session.expunge_all()  # the rows just written go; the session holds no more than one conversation
-                yield entry
+            entries = await page_entries(session, page)
+        # The session and its rows are gone: no more than one page is ever held.
+        for entry in entries:
+            yield entry
         if len(page) < PAGE_SIZE:
             return
         after = (page[-1].created_at, page[-1].id)
@@ -94,13 +93,31 @@ async def _page(session: AsyncSession, user_id: str, after: tuple[datetime, str]
     return list((await session.execute(query)).scalars())
 
 
-async def conversation_entry(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
-    """One conversation of the document: its fields and its message tree, every parent first."""
-    result = await session.execute(
-        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.created_at, Message.id)
+async def page_entries(session: AsyncSession, page: list[Conversation]) -> list[dict[str, Any]]:
+    """The document's entries for these conversations, their messages and snippets read in two queries
+    (not two per conversation)."""
+    ids = [conversation.id for conversation in page]
+    if not ids:
+        return []
+    messages: dict[str, list[Message]] = {}
+    found = await session.execute(
+        select(Message).where(Message.conversation_id.in_(ids)).order_by(Message.created_at, Message.id)
     )
-    by_message = await snippets.snippets_of_messages(session, conversation.id)
-    messages = [_message_entry(message, by_message.get(message.id, [])) for message in parents_first(result.scalars())]
+    for message in found.scalars():
+        messages.setdefault(message.conversation_id, []).append(message)
+    by_message: dict[str, list[Snippet]] = {}
+    found_snippets = await session.execute(
+        select(Snippet).where(Snippet.conversation_id.in_(ids)).order_by(Snippet.position)
+    )
+    for snippet in found_snippets.scalars():
+        by_message.setdefault(snippet.message_id, []).append(snippet)
+    return [_conversation_entry(c, messages.get(c.id, []), by_message) for c in page]
+
+
+def _conversation_entry(
+    conversation: Conversation, messages: list[Message], by_message: dict[str, list[Snippet]]
+) -> dict[str, Any]:
+    """One conversation of the document: its fields and its message tree, every parent first."""
     return {
         "id": conversation.id,
         "title": conversation.title,
@@ -109,7 +126,7 @@ async def conversation_entry(session: AsyncSession, conversation: Conversation) 
         "source": conversation.source,
         "created_at": conversation.created_at,
         "updated_at": conversation.updated_at,
-        "messages": messages,
+        "messages": [_message_entry(m, by_message.get(m.id, [])) for m in parents_first(messages)],
     }
 
 
@@ -163,5 +180,5 @@ async def own_models(session: AsyncSession, user_id: str) -> list[dict[str, Any]
 
 async def single_conversation_document(session: AsyncSession, owner: Owner, conversation: Conversation) -> bytes:
     """The export document holding one conversation (and no models): importable as it is."""
-    document = {**header(owner, []), "conversations": [await conversation_entry(session, conversation)]}
+    document = {**header(owner, []), "conversations": await page_entries(session, [conversation])}
     return _dumps(document)
