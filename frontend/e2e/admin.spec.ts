@@ -120,3 +120,26 @@ test("closed registration: the sign-up page says so", async ({ admin, browser })
     await reopenRegistration(admin);
   }
 });
+
+test("an administrator sets a user's own limits in the console: the user's budget follows, and the audit log records it", async ({ api, account, admin, browser }) => {
+  const before = await api.get<{ limits: { tokens_per_day: number; requests_per_minute: number } }>("/usage");
+  const adminPage = await pageOf(browser, admin.account);
+  await adminPage.goto("/admin");
+  await adminPage.getByRole("searchbox", { name: "Search users" }).fill(account.email);
+  const row = adminPage.getByRole("row", { name: account.email });
+  await row.getByRole("button", { name: `Limits: ${account.email}` }).click();
+  const dialog = adminPage.getByRole("dialog", { name: `Limits of ${account.email}` });
+  await expect(dialog.getByText(/Server default/).first()).toBeVisible();
+  await dialog.getByLabel("Tokens per day").fill("5,000");
+  await dialog.getByRole("button", { name: "Save limits" }).click();
+  await expect(dialog).toBeHidden();
+
+  const after = await api.get<{ limits: { tokens_per_day: number; requests_per_minute: number } }>("/usage");
+  expect(after.limits.tokens_per_day).toBe(5000);
+  expect(after.limits.requests_per_minute).toBe(before.limits.requests_per_minute); // empty: the server default
+
+  await adminPage.getByRole("link", { name: "Audit log" }).click();
+  await adminPage.getByLabel("Action").selectOption("user.limits");
+  await expect(adminPage.getByRole("list", { name: "Audit log" }).getByRole("listitem").first()).toContainText("5000");
+  await adminPage.context().close();
+});

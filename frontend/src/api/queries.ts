@@ -7,7 +7,7 @@ import {
   useQueryClient,
 } from "@tanstack/react-query";
 import { api, unwrap } from "./client";
-import type { AdminUserUpdate, Conversation, Message, Model, ModelCreate, ModelUpdate, Page, RegistrationMode } from "./types";
+import type { AdminUserUpdate, Conversation, Message, Model, ModelCreate, ModelUpdate, Page, RegistrationMode, UserLimitsUpdate } from "./types";
 
 export const keys = {
   me: ["me"] as const,
@@ -19,6 +19,7 @@ export const keys = {
   apiTokens: ["api-tokens"] as const,
   openaiModels: ["openai-models"] as const,
   adminUsers: (q: string) => ["admin", "users", q] as const,
+  userLimits: (id: string) => ["admin", "limits", id] as const,
   audit: (action: string) => ["admin", "audit", action] as const,
   registration: ["admin", "registration"] as const,
   invitations: ["admin", "invitations"] as const,
@@ -215,6 +216,24 @@ export function useUpdateAdminUser() {
       // The administrator may have changed their own role.
       void client.invalidateQueries({ queryKey: keys.me });
     },
+  });
+}
+
+/** A user's request and token limits (the server's defaults where they have none of their own). */
+export function useUserLimits(id: string | null) {
+  return useQuery({
+    queryKey: keys.userLimits(id ?? ""),
+    enabled: id !== null,
+    queryFn: () => unwrap(api.GET("/api/v1/admin/users/{user_id}/limits", { params: { path: { user_id: id ?? "" } } })),
+  });
+}
+
+export function useSetUserLimits() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, body }: { id: string; body: UserLimitsUpdate }) =>
+      unwrap(api.PUT("/api/v1/admin/users/{user_id}/limits", { params: { path: { user_id: id } }, body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["admin"] }),
   });
 }
 

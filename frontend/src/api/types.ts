@@ -59,6 +59,8 @@ export type ImportDocument = Schemas["CodesmithExport"] | Record<string, never>[
 // The instance (administrators).
 export type AdminUser = Schemas["AdminUser"];
 export type AdminUserUpdate = Schemas["AdminUserUpdate"];
+export type UserLimits = Schemas["UserLimitsPublic"];
+export type UserLimitsUpdate = Schemas["LimitsUpdate"];
 export type AuditEvent = Schemas["AuditEventPublic"];
 export type RegistrationSettings = Schemas["RegistrationSettings"];
 export type RegistrationMode = RegistrationSettings["mode"];

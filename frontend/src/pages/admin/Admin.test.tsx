@@ -117,6 +117,47 @@ describe("Admin → Users", () => {
   });
 });
 
+describe("Admin → Users → Limits", () => {
+  const limits = { user_id: "u2", requests_per_minute: 20, tokens_per_day: 200000, requests_per_minute_override: null, tokens_per_day_override: null };
+
+  it("shows the server's defaults and saves the user's own limits (empty: the default, 0: unlimited)", async () => {
+    const { requests } = adminApi({
+      "GET /api/v1/admin/users": () => json(page([adminUser({ id: "u2", email: "ada@example.com" })])),
+      "GET /api/v1/admin/users/:id/limits": () => json(limits),
+      "PUT /api/v1/admin/users/:id/limits": async (request) => json({ ...limits, ...((await request.json()) as object) }),
+    });
+    renderApp("/admin");
+    await userEvent.click(await screen.findByRole("button", { name: "Limits: ada@example.com" }));
+    const dialog = await screen.findByRole("dialog", { name: "Limits of ada@example.com" });
+    expect(await within(dialog).findByText("Server default: 200,000.")).toBeInTheDocument();
+    await userEvent.type(within(dialog).getByLabelText("Tokens per day"), "1,000,000");
+    await userEvent.type(within(dialog).getByLabelText("Requests per minute"), "0");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Save limits" }));
+    await waitFor(() => expect(requests.some((r) => r.method === "PUT")).toBe(true));
+    const put = requests.find((r) => r.method === "PUT")!;
+    expect(new URL(put.url).pathname).toBe("/api/v1/admin/users/u2/limits");
+    expect(await put.json()).toEqual({ requests_per_minute: 0, tokens_per_day: 1000000 });
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+  });
+
+  it("refuses what is not a whole number and sends nothing", async () => {
+    const { requests } = adminApi({
+      "GET /api/v1/admin/users": () => json(page([adminUser({ id: "u2", email: "ada@example.com" })])),
+      "GET /api/v1/admin/users/:id/limits": () => json({ ...limits, tokens_per_day_override: 5000 }),
+    });
+    renderApp("/admin");
+    await userEvent.click(await screen.findByRole("button", { name: "Limits: ada@example.com" }));
+    const dialog = await screen.findByRole("dialog", { name: "Limits of ada@example.com" });
+    const tokens = await within(dialog).findByLabelText("Tokens per day");
+    expect(tokens).toHaveValue("5000");
+    await userEvent.clear(tokens);
+    await userEvent.type(tokens, "-3");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Save limits" }));
+    expect(await within(dialog).findByText(/A whole number, 0 for unlimited/)).toBeInTheDocument();
+    expect(requests.some((r) => r.method === "PUT")).toBe(false);
+  });
+});
+
 describe("Admin → Audit log", () => {
   const event = (fields: Partial<AuditEvent> & Pick<AuditEvent, "id" | "action">): AuditEvent => ({
     created_at: "2026-01-01T00:00:00Z",

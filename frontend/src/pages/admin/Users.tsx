@@ -1,5 +1,6 @@
-/** Admin → Users: search, page through, disable or enable, and grant or remove administrator rights. */
+/** Admin → Users: search, page through, disable or enable, grant or remove administrator rights, and set limits. */
 import { useState } from "react";
+import { Link } from "react-router";
 import { ApiError, errorMessage } from "../../api/errors";
 import { useAdminUsers, useMe, useUpdateAdminUser } from "../../api/queries";
 import type { AdminUser, AdminUserUpdate } from "../../api/types";
@@ -8,6 +9,7 @@ import { SearchIcon, UsersIcon } from "../../components/icons";
 import { Alert, Badge, Button, EmptyState, Skeleton, inputClass } from "../../components/ui";
 import { useDebounced } from "../../hooks/useDebounced";
 import { dateTime, formatCompact, formatNumber, formatUsd, timeAgo } from "../../lib/format";
+import { LimitsDialog } from "./LimitsDialog";
 
 interface PendingChange {
   user: AdminUser;
@@ -21,6 +23,7 @@ export default function AdminUsers() {
   const me = useMe();
   const update = useUpdateAdminUser();
   const [pending, setPending] = useState<PendingChange | null>(null);
+  const [limitsOf, setLimitsOf] = useState<AdminUser | null>(null);
   const items = users.data?.pages.flatMap((page) => page.items) ?? [];
 
   function ask(user: AdminUser, change: AdminUserUpdate) {
@@ -52,7 +55,7 @@ export default function AdminUsers() {
       ) : items.length === 0 ? (
         <EmptyState icon={<UsersIcon />} title={q ? `No user matches “${q}”` : "No users yet"} />
       ) : (
-        <UsersTable users={items} myId={me.data?.id} onChange={ask} />
+        <UsersTable users={items} myId={me.data?.id} onChange={ask} onLimits={setLimitsOf} />
       )}
       {users.hasNextPage ? (
         <div className="flex justify-center">
@@ -61,6 +64,14 @@ export default function AdminUsers() {
           </Button>
         </div>
       ) : null}
+      <p className="text-xs text-zinc-500 dark:text-zinc-400">
+        System models (OpenAI, vLLM, or a model server on this machine) are added, checked and removed on the{" "}
+        <Link to="/models" className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+          Models
+        </Link>{" "}
+        page.
+      </p>
+      <LimitsDialog user={limitsOf} onClose={() => setLimitsOf(null)} />
       <ChangeDialog
         pending={pending}
         busy={update.isPending}
@@ -73,7 +84,12 @@ export default function AdminUsers() {
   );
 }
 
-function UsersTable({ users, myId, onChange }: { users: AdminUser[]; myId: string | undefined; onChange: (user: AdminUser, change: AdminUserUpdate) => void }) {
+interface RowActions {
+  onChange: (user: AdminUser, change: AdminUserUpdate) => void;
+  onLimits: (user: AdminUser) => void;
+}
+
+function UsersTable({ users, myId, onChange, onLimits }: { users: AdminUser[]; myId: string | undefined } & RowActions) {
   return (
     <div className="overflow-x-auto rounded-xl border border-zinc-200 dark:border-zinc-800">
       <table className="w-full min-w-[48rem] text-left text-sm">
@@ -92,7 +108,7 @@ function UsersTable({ users, myId, onChange }: { users: AdminUser[]; myId: strin
         </thead>
         <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
           {users.map((user) => (
-            <UserRow key={user.id} user={user} isSelf={user.id === myId} onChange={onChange} />
+            <UserRow key={user.id} user={user} isSelf={user.id === myId} onChange={onChange} onLimits={onLimits} />
           ))}
         </tbody>
       </table>
@@ -100,7 +116,7 @@ function UsersTable({ users, myId, onChange }: { users: AdminUser[]; myId: strin
   );
 }
 
-function UserRow({ user, isSelf, onChange }: { user: AdminUser; isSelf: boolean; onChange: (user: AdminUser, change: AdminUserUpdate) => void }) {
+function UserRow({ user, isSelf, onChange, onLimits }: { user: AdminUser; isSelf: boolean } & RowActions) {
   const tokens = user.usage_30d.prompt_tokens + user.usage_30d.completion_tokens;
   return (
     <tr aria-label={user.email} className={user.disabled ? "bg-zinc-50/60 dark:bg-zinc-900/30" : undefined}>
@@ -124,6 +140,9 @@ function UserRow({ user, isSelf, onChange }: { user: AdminUser; isSelf: boolean;
       <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums">{user.usage_30d.cost_usd == null ? "—" : formatUsd(user.usage_30d.cost_usd)}</td>
       <td className="px-4 py-3">
         <div className="flex justify-end gap-1.5">
+          <Button size="sm" variant="ghost" onClick={() => onLimits(user)} aria-label={`Limits: ${user.email}`}>
+            Limits
+          </Button>
           <Button size="sm" onClick={() => onChange(user, { is_admin: !user.is_admin })} aria-label={`${user.is_admin ? "Remove admin" : "Make admin"}: ${user.email}`}>
             {user.is_admin ? "Remove admin" : "Make admin"}
           </Button>
