@@ -11,7 +11,7 @@ import { saveDownload } from "../lib/download";
 import { plural } from "../lib/format";
 import { Dialog } from "./Dialog";
 import { AlertIcon, DownloadIcon, TrashIcon } from "./icons";
-import { Alert, Button, Card, Field, Skeleton, inputClass } from "./ui";
+import { Alert, Button, Card, CardTitle, Field, Skeleton, inputClass } from "./ui";
 
 export function YourData() {
   return (
@@ -27,15 +27,6 @@ export function YourData() {
   );
 }
 
-function CardTitle({ title, description }: { title: string; description: string }) {
-  return (
-    <div className="mb-4">
-      <h3 className="text-base font-semibold">{title}</h3>
-      <p className="mt-0.5 text-sm text-zinc-600 dark:text-zinc-400">{description}</p>
-    </div>
-  );
-}
-
 function ExportCard() {
   const [saved, setSaved] = useState<string | null>(null);
   const download = useMutation({
@@ -46,6 +37,7 @@ function ExportCard() {
   return (
     <Card>
       <CardTitle
+        level={3}
         title="Export everything"
         description="One JSON file with your conversations (every version of every answer), their snippets, your own models (without keys) and your settings. You can import it here or into another Codesmith."
       />
@@ -116,6 +108,7 @@ function ImportCard() {
   return (
     <Card>
       <CardTitle
+        level={3}
         title="Import conversations"
         description="From a Codesmith export, or from ChatGPT (Settings → Data controls → Export, then conversations.json from the archive). Importing the same file twice adds nothing."
       />
@@ -191,6 +184,7 @@ function RetentionCard() {
   return (
     <Card>
       <CardTitle
+        level={3}
         title="Keep conversations for"
         description="Conversations you have not touched for longer are deleted automatically, with their snippets. Your usage figures stay."
       />
@@ -276,7 +270,7 @@ function DeleteAccountCard() {
   const [open, setOpen] = useState(false);
   return (
     <Card className="border-red-200 dark:border-red-900/60">
-      <CardTitle title="Delete your account" description="Everything you keep here goes at once and for good. Download an export first if you want to keep anything." />
+      <CardTitle level={3} title="Delete your account" description="Everything you keep here goes at once and for good. Download an export first if you want to keep anything." />
       <Button variant="danger" onClick={() => setOpen(true)}>
         <TrashIcon /> Delete account…
       </Button>

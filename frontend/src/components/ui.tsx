@@ -103,6 +103,17 @@ export function Card({ children, className = "" }: { children: ReactNode; classN
   );
 }
 
+/** A card's heading and one line under it (level 3 inside a section that has its own heading). */
+export function CardTitle({ title, description, level = 2 }: { title: string; description: string; level?: 2 | 3 }) {
+  const Heading = level === 2 ? "h2" : "h3";
+  return (
+    <div className="mb-4">
+      <Heading className="text-base font-semibold">{title}</Heading>
+      <p className="mt-0.5 text-sm text-zinc-600 dark:text-zinc-400">{description}</p>
+    </div>
+  );
+}
+
 export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
   return (
     <header className="mb-6 flex flex-wrap items-end justify-between gap-4">

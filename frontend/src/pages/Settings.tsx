@@ -10,7 +10,7 @@ import { ConfirmDialog } from "../components/Dialog";
 import { SendKeySetting } from "../components/SendKeySetting";
 import { YourData } from "../components/YourData";
 import { CheckIcon, CopyIcon, KeyIcon, TrashIcon } from "../components/icons";
-import { Alert, Badge, Button, Card, Field, PageHeader, Skeleton, inputClass } from "../components/ui";
+import { Alert, Badge, Button, Card, CardTitle, Field, PageHeader, Skeleton, inputClass } from "../components/ui";
 import { requestToken } from "../lib/auth";
 import { setSession } from "../lib/session";
 import { copyText } from "../lib/clipboard";
@@ -28,15 +28,6 @@ export default function Settings() {
         <SendKeySetting />
       </Card>
       <YourData />
-    </div>
-  );
-}
-
-function CardTitle({ title, description }: { title: string; description: string }) {
-  return (
-    <div className="mb-4">
-      <h2 className="text-base font-semibold">{title}</h2>
-      <p className="mt-0.5 text-sm text-zinc-600 dark:text-zinc-400">{description}</p>
     </div>
   );
 }

@@ -5,7 +5,7 @@ import { useCreateInvitation, useInvitations, useRegistrationSettings, useRevoke
 import type { Invitation, InvitationCreated, RegistrationMode } from "../../api/types";
 import { ConfirmDialog } from "../../components/Dialog";
 import { CheckIcon, CopyIcon, TrashIcon } from "../../components/icons";
-import { Alert, Badge, Button, Card, Field, Skeleton, inputClass, type Tone } from "../../components/ui";
+import { Alert, Badge, Button, Card, CardTitle, Field, Skeleton, inputClass, type Tone } from "../../components/ui";
 import { copyText } from "../../lib/clipboard";
 import { dateTime, timeAgo } from "../../lib/format";
 
@@ -20,15 +20,6 @@ export default function AdminRegistration() {
     <div className="space-y-6">
       <ModeCard />
       <InvitationsCard />
-    </div>
-  );
-}
-
-function CardTitle({ title, description }: { title: string; description: string }) {
-  return (
-    <div className="mb-4">
-      <h2 className="text-base font-semibold">{title}</h2>
-      <p className="mt-0.5 text-sm text-zinc-600 dark:text-zinc-400">{description}</p>
     </div>
   );
 }
