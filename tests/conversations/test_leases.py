@@ -32,6 +32,14 @@ async def set_lease(app: FastAPI, message_id: str, owner: str | None, seconds_fr
         await session.commit()
 
 
+async def wait_until_written(app: FastAPI, message_id: str, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (await message_row(app, message_id)).content:
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
 class TestReaper:
     async def test_a_live_lease_of_another_replica_survives_a_start_up_and_an_expired_one_is_reaped(
         self, app: FastAPI, settings: Settings, user: UserHandle
@@ -98,6 +106,7 @@ class TestReaper:
             start = await anext(stream)
             message_id = start.data["message_id"]
             await wait_until(lambda: (generations.get(message_id) or _NONE).length > 20)
+            await wait_until_written(live_server.app, message_id)  # the reaper keeps what reached the database
             # The owner looks dead to the others (its lease is in the past): another replica reaps it.
             await set_lease(live_server.app, message_id, generations.replica_id, -1)
             async with started(settings):  # another replica starting reaps it
