@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from codesmith.conversations import sse
 from codesmith.conversations.tables import MessageStatus
 from codesmith.metrics import ACTIVE_STREAMS
+from codesmith.waitlimit import WaitLimit
 
 if TYPE_CHECKING:
     from codesmith.conversations.jobs import Outcome
@@ -107,6 +108,7 @@ class Generation:
     async def events(self, offset: int, heartbeat: float, first: bytes | None = None) -> AsyncIterator[bytes]:
         """`first`, the text after `offset` as one delta, live deltas, then the final event."""
         ACTIVE_STREAMS.inc()
+        quiet = WaitLimit(heartbeat)  # a ping after this long without a change
         try:
             if first is not None:
                 yield first
@@ -132,9 +134,9 @@ class Generation:
                     yield self.final
                     return
                 try:
-                    async with asyncio.timeout(heartbeat):
-                        await self.changed()
+                    await quiet.within(self.changed())
                 except TimeoutError:
                     yield sse.PING
         finally:
             ACTIVE_STREAMS.dec()
+            quiet.close()

@@ -6,7 +6,6 @@ the character offset of the answer's text it has delivered, which `Last-Event-ID
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +14,8 @@ from typing import Any
 import orjson
 from starlette.responses import StreamingResponse
 from starlette.types import Send
+
+from codesmith.waitlimit import WaitLimit
 
 logger = logging.getLogger("codesmith.streams")
 
@@ -88,11 +89,13 @@ class EventStreamResponse(StreamingResponse):
 
     async def stream_response(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        async for chunk in self.body_iterator:
-            if not await _send_within({"type": "http.response.body", "body": chunk, "more_body": True}, send):
+        with WaitLimit(SLOW_READER_SECONDS) as reader:
+            try:
+                async for chunk in self.body_iterator:
+                    await reader.within(send({"type": "http.response.body", "body": chunk, "more_body": True}))
+                await reader.within(send({"type": "http.response.body", "body": b"", "more_body": False}))
+            except TimeoutError:
                 logger.info("closed a stream whose reader fell behind")
-                return
-        await _send_within({"type": "http.response.body", "body": b"", "more_body": False}, send)
 
     async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
         try:
@@ -100,13 +103,3 @@ class EventStreamResponse(StreamingResponse):
         finally:
             if self._on_close is not None:
                 self._on_close()
-
-
-async def _send_within(message: dict[str, Any], send: Send) -> bool:
-    """Send, unless the reader takes longer than SLOW_READER_SECONDS to take it (False then)."""
-    try:
-        async with asyncio.timeout(SLOW_READER_SECONDS):
-            await send(message)
-    except TimeoutError:
-        return False
-    return True
