@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.llm = ChatClient(settings, transport_factory=guarded_transport_factory)
+        await app.state.llm.warm_up()
         await models_service.sync_settings_models_at_start(app.state.sessionmaker, settings)
         redis = make_redis(settings.redis_url)
         app.state.usage_limiter.redis = redis

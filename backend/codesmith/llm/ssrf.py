@@ -18,6 +18,7 @@ from typing import Any
 import httpx2 as httpx
 
 from codesmith.errors import ForbiddenModelHost, ValidationFailed
+from codesmith.llm.tls import ssl_context
 from codesmith.llm.types import Endpoint
 
 logger = logging.getLogger("codesmith.llm.ssrf")
@@ -200,7 +201,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
         self._inner = inner or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+            verify=ssl_context(), limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
