@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--real-vllm", action="store_true", help="Also direct vs Codesmith on the real vLLM CPU engine."
     )
     parser.add_argument(
-        "--profile", action="store_true", help="py-spy flame graph of Codesmith during the streaming run."
+        "--profile", action="store_true", help="py-spy flame graph of Codesmith during the streaming or /v1 run."
     )
     parser.add_argument(
         "--plot", type=Path, help="Also write the streaming plot here (PNG), e.g. docs/performance.png."
@@ -113,7 +113,12 @@ def _openai(args: argparse.Namespace) -> dict[str, Any]:
 
     procs.say("/v1 (OpenAI-compatible): direct vs Codesmith's /v1" + ("" if args.no_litellm else " vs LiteLLM"))
     levels = [int(c) for c in args.concurrency.split(",")]
-    return openai_compat.run(quick=args.quick, concurrencies=levels, with_litellm=not args.no_litellm)
+    return openai_compat.run(
+        quick=args.quick,
+        concurrencies=levels,
+        with_litellm=not args.no_litellm,
+        profile_dir=RESULTS_DIR if args.profile else None,
+    )
 
 
 def _export(args: argparse.Namespace) -> dict[str, Any]:

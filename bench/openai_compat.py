@@ -18,7 +18,9 @@ RATIO_TARGET = 1.3  # at 100 streams
 CPU_TARGET = 10.0  # LiteLLM's CPU per request over Codesmith's /v1
 
 
-def run(*, quick: bool, concurrencies: list[int], with_litellm: bool) -> dict[str, Any]:
+def run(
+    *, quick: bool, concurrencies: list[int], with_litellm: bool, profile_dir: Path | None = None
+) -> dict[str, Any]:
     levels = concurrencies
     python = streaming.loadgen_python()
     with procs.scratch_dir("codesmith-bench-v1-") as workdir, procs.servers() as running:
@@ -54,7 +56,7 @@ def run(*, quick: bool, concurrencies: list[int], with_litellm: bool) -> dict[st
                 }
             ],
         }
-        raw = streaming._run_loadgen(python, plan, workdir, codesmith_pid, None)
+        raw = streaming._run_loadgen(python, plan, workdir, codesmith_pid, profile_dir)
     return {
         "plan": {"levels": levels, "delay_ms": DELAY_MS, "targets": [t["name"] for t in targets]},
         "litellm_version": streaming.litellm_version() if litellm else None,

@@ -51,6 +51,7 @@ from codesmith.guard.local import ensure_code_request
 from codesmith.llm.types import ChatMessage
 from codesmith.models import service as models
 from codesmith.models.service import ResolvedModel
+from codesmith.models.tables import Model
 from codesmith.security import Keyring
 from codesmith.snippets.service import snippets_of_messages
 from codesmith.usage.limits import UsageLimiter
@@ -143,7 +144,7 @@ class Exchange:
 
     system: Sequence[str]
     turns: Sequence[Turn]
-    model_id: str | None
+    model: Model  # the model the client named, found among those the user may use
     store: bool = True  # False: nothing is stored but the usage
     max_tokens: int | None = None  # the client's limit for the answer (never above the server's)
     options: Mapping[str, Any] | None = None  # sampling parameters for the upstream
@@ -161,7 +162,7 @@ async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Gen
         Turn(last.role, last.kind, _clean(who, last.content, "messages")),
     ]
     system = [_clean_input(who, Turn(Role.USER, MessageKind.REQUEST, text)) for text in data.system]
-    model = await models.resolve(session, who.user, who.keyring, who.settings, data.model_id)
+    model = models.resolved(data.model, who.user, who.keyring, who.settings)
     own: list[ChatMessage] = [{"role": "system", "content": text} for text in system]
     path = [*own, *chat_messages(turns, None)]
     reserve = who.settings.answer_reserve_tokens

@@ -269,9 +269,9 @@ async def _store_final_once(
             if message is None:
                 return sse.error("not_found", "The conversation was deleted.", job.message_id, offset)
             return await stored_terminal_event(session, message, offset)
-        snippets = await store_snippets(session, message, extracted) if complete else []
+        snippets = await store_snippets(session, message, extracted, replace=False) if complete else []
         await _record_usage(session, job, outcome, values, message, written=True)
-        if complete:
+        if complete and not job.model.known_ok:
             await models.mark_ok(session, job.model.id)  # the model answers: whatever its last check said
         await session.commit()
         return terminal_event(message, snippets, offset)

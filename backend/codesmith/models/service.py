@@ -73,6 +73,7 @@ class ResolvedModel:
     output_cost_per_mtok: float | None
     paid_by_server: bool = False  # called with a key of the server's, not the user's own
     owned_by_user: bool = False
+    known_ok: bool = False  # its last check, or its last generation, found it answering
 
     @property
     def metric_labels(self) -> tuple[str, str]:
@@ -143,6 +144,11 @@ async def resolve(
     model_id: str | None,
 ) -> ResolvedModel:
     model = await get_visible(session, user, model_id) if model_id else await default_model(session, user, settings)
+    return resolved(model, user, keyring, settings)
+
+
+def resolved(model: Model, user: User, keyring: Keyring, settings: Settings) -> ResolvedModel:
+    """A model row the user may use, ready to call."""
     endpoint = endpoint_for(model, user, keyring, settings)
     return ResolvedModel(
         id=model.id,
@@ -154,6 +160,7 @@ async def resolve(
         output_cost_per_mtok=model.output_cost_per_mtok,
         paid_by_server=_paid_by_server(model, endpoint, user, keyring),
         owned_by_user=model.owner_id is not None,
+        known_ok=model.status == "ok",
     )
 
 

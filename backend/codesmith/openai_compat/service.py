@@ -4,7 +4,6 @@ running Generation's text (no detour through the app's own event stream)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -23,6 +22,7 @@ from codesmith.openai_compat import names, translate
 from codesmith.openai_compat.errors import OpenAIError, from_outcome
 from codesmith.openai_compat.schemas import ChatCompletionRequest, Model, ModelList
 from codesmith.users.tables import User
+from codesmith.waitlimit import WaitLimit
 
 JSON = "application/json"
 
@@ -68,7 +68,7 @@ async def chat(session: AsyncSession, who: Requester, body: ChatCompletionReques
     """Run the chat through the generation pipeline; answer it whole, or stream it. Every refusal, and a
     failure before the answer's first text, is an HTTP error: a stream only starts with the answer."""
     row = _find(await models.visible(session, who.user), body.model)
-    data = translate.exchange_of(body, row.id)
+    data = translate.exchange_of(body, row)
     reserve = who.settings.answer_reserve_tokens
     max_tokens = answer_reserve(row.context_window, min(reserve, data.max_tokens) if data.max_tokens else reserve)
     release = who.generations.streams.acquire(who.user.id) if body.stream else None
@@ -118,6 +118,7 @@ async def _stream(
     finish and usage chunks and [DONE], or an error object. A client that goes away stops the answer
     (an OpenAI client has no other way to): it is stored `cancelled` with what came."""
     ACTIVE_STREAMS.inc()
+    quiet = WaitLimit(heartbeat)  # a ping after this long without a change
     try:
         yield chunks.role()
         index = 0
@@ -131,8 +132,7 @@ async def _stream(
             if generation.final is not None:
                 break
             try:
-                async with asyncio.timeout(heartbeat):
-                    await generation.changed()
+                await quiet.within(generation.changed())
             except TimeoutError:
                 yield sse.PING
         outcome = generation.outcome
@@ -145,6 +145,7 @@ async def _stream(
         yield chunks.DONE
     finally:
         ACTIVE_STREAMS.dec()
+        quiet.close()
         if generation.final is None:
             generation.stop("cancelled")
 

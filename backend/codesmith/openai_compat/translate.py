@@ -11,6 +11,7 @@ from codesmith.conversations.handling import Exchange
 from codesmith.conversations.prompt import Turn
 from codesmith.conversations.tables import MessageKind, Role
 from codesmith.llm.types import Usage
+from codesmith.models.tables import Model
 from codesmith.openai_compat.errors import OpenAIError
 from codesmith.openai_compat.schemas import MAX_STOP_SEQUENCES, ChatCompletionRequest, ChatMessageIn
 
@@ -22,7 +23,7 @@ def _refuse(message: str, param: str, code: str = "unsupported_parameter") -> Op
     return OpenAIError(400, message, code, param=param)
 
 
-def exchange_of(body: ChatCompletionRequest, model_id: str) -> Exchange:
+def exchange_of(body: ChatCompletionRequest, model: Model) -> Exchange:
     """The request as an Exchange; what Codesmith does not do (more choices, tools, images) answers 400."""
     if body.n is not None and body.n > 1:
         raise _refuse("Codesmith answers with one choice: n must be 1.", "n")
@@ -51,7 +52,7 @@ def exchange_of(body: ChatCompletionRequest, model_id: str) -> Exchange:
     return Exchange(
         system=system,
         turns=turns,
-        model_id=model_id,
+        model=model,
         store=body.store is not False,
         max_tokens=max_tokens,
         options=options or None,

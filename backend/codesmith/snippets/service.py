@@ -69,14 +69,16 @@ snippet_search = table("snippet_search", column("snippet_id"), column("conversat
 
 
 async def store_snippets(
-    session: AsyncSession, message: Message, extracted: list[ExtractedSnippet] | None = None
+    session: AsyncSession, message: Message, extracted: list[ExtractedSnippet] | None = None, *, replace: bool = True
 ) -> list[Snippet]:
     """Replace the message's snippets with one per fenced block of its content (`extracted` when the caller
     parsed it already: before opening a write transaction); fill the conversation's preview once (a
-    conditional UPDATE: the conversation need not be loaded)."""
+    conditional UPDATE: the conversation need not be loaded). `replace=False`: the message has none yet
+    (a generation's final write, in the transaction that ends it)."""
     if extracted is None:
         extracted = await extract_off_the_loop(message.content)
-    await session.execute(delete(Snippet).where(Snippet.message_id == message.id))
+    if replace:
+        await session.execute(delete(Snippet).where(Snippet.message_id == message.id))
     stamp = message.completed_at or utcnow()
     snippets = [
         Snippet(
