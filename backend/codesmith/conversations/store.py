@@ -212,7 +212,9 @@ async def store_usage_only(
     for attempt in range(1, FINAL_WRITE_ATTEMPTS + 1):
         try:
             async with sessionmaker() as session:
-                await _record_usage(session, job, outcome, values, None, written=False)
+                # The first attempt writes at once (one statement); a retry first asks whether an earlier
+                # one committed, and whether the account still exists.
+                await _record_usage(session, job, outcome, values, None, written=attempt == 1)
                 await session.commit()
             break
         except Exception:  # a locked or unreachable database: the tokens were spent, try again
@@ -287,7 +289,9 @@ async def _record_usage(
     written: bool,
 ) -> None:
     """The generation's record in the usage ledger (keyed by its message id: one per generation), in the
-    final write's transaction; none without usage. `written`: this transaction stored the final state."""
+    final write's transaction; none without usage. `written`: no record of it can exist yet (this transaction
+    stored the final state, or it is the first attempt for an unstored generation, whose record would fail
+    its foreign key if the account went meanwhile: the retry then finds it gone)."""
     usage = outcome.usage
     if usage is None:
         return
