@@ -18,6 +18,7 @@ from codesmith.errors import (
     UpstreamUnauthorized,
 )
 from codesmith.llm.client import ChatClient
+from codesmith.llm.tls import ssl_context
 from codesmith.llm.types import ChatMessage, Endpoint, TextDelta, Usage
 from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_REPLY, FakeUpstream, words
@@ -97,6 +98,17 @@ class TestStreaming:
         first = client.sdk(endpoint_for(fake_upstream, key="k1"))
         assert client.sdk(endpoint_for(fake_upstream, key="k1", model="other")) is first
         assert client.sdk(endpoint_for(fake_upstream, key="k2")) is not first
+        await client.aclose()
+
+    async def test_every_client_shares_one_tls_context(self, fake_upstream: FakeUpstream) -> None:
+        """A client per user key: building a TLS context for each loaded the CA bundle on the event loop
+        (30-200 ms while every stream waited), at each user's first request."""
+        client = make_client()
+        contexts = {
+            id(client.sdk(endpoint_for(fake_upstream, key=key))._client._transport.ssl_context)  # type: ignore[attr-defined]
+            for key in ("k1", "k2", "k3")
+        }
+        assert contexts == {id(ssl_context())}
         await client.aclose()
 
 
