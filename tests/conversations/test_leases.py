@@ -154,7 +154,8 @@ class TestOneGenerationPerConversation:
     async def test_the_database_refuses_a_second_running_generation_in_a_conversation(
         self, app: FastAPI, user: UserHandle
     ) -> None:
-        cid, _ = await seed(app, user.id, [("streaming", "")])
+        # Owned by a live replica from the start: this app's reaper (every 0.2 s here) leaves it running.
+        cid, _ = await seed(app, user.id, [("streaming", "")], lease=("replica-b:2:bb", 60))
         with pytest.raises(IntegrityError):
             await seed_into(app, cid, user.id, "pending")
         await seed_into(app, cid, user.id, "complete")  # finished ones are not limited
@@ -169,8 +170,7 @@ class TestOneGenerationPerConversation:
     ) -> None:
         """Another replica's generation started between this one's check and its insert: the unique index
         decides (the in-process check cannot see another replica)."""
-        cid, (running,) = await seed(app, user.id, [("streaming", "def other_replica(")])
-        await set_lease(app, running, "replica-b:2:bb", 60)
+        cid, _ = await seed(app, user.id, [("streaming", "def other_replica(")], lease=("replica-b:2:bb", 60))
         before = len(await message_rows(app, cid))
         monkeypatch.setattr(handling, "_ensure_idle", lambda messages: None)
         response = await client.post(

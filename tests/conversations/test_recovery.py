@@ -31,8 +31,12 @@ async def started(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
-async def seed(app: FastAPI, user_id: str, answers: list[tuple[str, str]]) -> tuple[str, list[str]]:
-    """A conversation with a request and assistant messages of the given (status, content)."""
+async def seed(
+    app: FastAPI, user_id: str, answers: list[tuple[str, str]], lease: tuple[str, float] | None = None
+) -> tuple[str, list[str]]:
+    """A conversation with a request and assistant messages of the given (status, content); with `lease`,
+    (owner, seconds from now), the answers are owned by that replica from the start (no reaper sees them
+    unowned in between)."""
     now = utcnow()
     async with sessionmaker_of(app)() as session:
         conversation = Conversation(user_id=user_id, title="Seeded", created_at=now, updated_at=now)
@@ -61,6 +65,8 @@ async def seed(app: FastAPI, user_id: str, answers: list[tuple[str, str]]) -> tu
                 status=status,
                 created_at=now + timedelta(microseconds=position),
             )
+            if lease is not None:
+                answer.owner, answer.lease_until = lease[0], now + timedelta(seconds=lease[1])
             session.add(answer)
             await session.flush()
             ids.append(answer.id)
