@@ -27,6 +27,9 @@ from tests import databases
 from tests.fakes.upstream import FakeUpstream, running
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789abcdef"
+# argon2 at 1 MiB instead of 64: nearly every test registers and signs in a user (two hashes each), which at
+# the production cost was minutes of CPU per pass. Inherited by the servers the tests start.
+os.environ.setdefault("CODESMITH_PASSWORD_HASH_MEMORY_KIB", "1024")
 PASSWORD = "correct horse battery"
 
 

@@ -9,8 +9,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from codesmith import security
 from codesmith.config import ConfigError, Settings
 from codesmith.main import create_app
+from tests.conftest import PASSWORD
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -126,6 +128,36 @@ class TestSecretKey:
         settings = Settings(_env_file=None, env="production", data_dir=tmp_path, secret_key=weak)  # type: ignore[call-arg]
         with pytest.raises(ConfigError, match="too weak"):
             create_app(settings)
+
+
+class TestPasswordHashCost:
+    STRONG_SECRET = "a-production-secret-that-is-long-and-random-0123456789"
+
+    def test_the_default_is_64_mib_and_production_refuses_less_than_owasps_floor(self, tmp_path: Path) -> None:
+        assert Settings.model_fields["password_hash_memory_kib"].default == 64 * 1024
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            env="production",
+            data_dir=tmp_path,
+            secret_key=self.STRONG_SECRET,
+            password_hash_memory_kib=4096,
+        )
+        with pytest.raises(ConfigError, match="CODESMITH_PASSWORD_HASH_MEMORY_KIB"):
+            create_app(settings)
+
+    def test_hashes_carry_their_cost_and_verify_after_a_change(self) -> None:
+        before = security._hashing.memory_kib
+        try:
+            security.use_password_hash_memory(2048)
+            cheap = security.hash_password(PASSWORD)
+            assert "m=2048," in cheap
+            security.use_password_hash_memory(4096)
+            assert "m=4096," in security.hash_password(PASSWORD)
+            assert security.verify_password(PASSWORD, cheap)
+            assert not security.verify_password("wrong " + PASSWORD, cheap)
+            assert not security.verify_password(PASSWORD, None)  # the unknown email's dummy, at the new cost
+        finally:
+            security.use_password_hash_memory(before)
 
 
 async def test_swagger_and_openapi_are_served(client: httpx.AsyncClient) -> None:

@@ -69,11 +69,12 @@ def _read_password(args: argparse.Namespace) -> str:
 
 async def _create_admin(email: str, password: str) -> str:
     from codesmith.db import make_engine, make_sessionmaker
-    from codesmith.security import Keyring
+    from codesmith.security import Keyring, use_password_hash_memory
     from codesmith.users import service
     from codesmith.users.schemas import UserCreate
 
     settings = get_settings()
+    use_password_hash_memory(settings.resolved_password_hash_memory_kib())
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:

@@ -12,6 +12,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_LENGTH = 32
+# OWASP's floor for argon2id (19 MiB, 2 passes); production refuses less memory than this.
+MIN_PRODUCTION_HASH_MEMORY_KIB = 19 * 1024
 WEAK_SECRETS = {"changeme", "secret", "change-me", "development", "codesmith", "password"}
 
 
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = []
     access_token_minutes: int = Field(default=60, ge=1)
+    # argon2id's memory per password hash (64 MiB, 3 passes, 4 lanes: about 0.1 s of a CPU). Lower only
+    # for tests, which register a user per test; production refuses less than OWASP's 19 MiB.
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=1024)
     # Lifetime of a refresh token (the sign-in cookie); each refresh starts it again.
     refresh_token_days: int = Field(default=30, ge=1, le=3650)
     max_prompt_chars: int = Field(default=8000, ge=1)
@@ -131,6 +136,14 @@ class Settings(BaseSettings):
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
             )
         return _load_or_create_secret(self.data_dir / "secret_key")
+
+    def resolved_password_hash_memory_kib(self) -> int:
+        if self.env == "production" and self.password_hash_memory_kib < MIN_PRODUCTION_HASH_MEMORY_KIB:
+            raise ConfigError(
+                f"CODESMITH_PASSWORD_HASH_MEMORY_KIB is too low for production: at least "
+                f"{MIN_PRODUCTION_HASH_MEMORY_KIB} (the default is 65536)."
+            )
+        return self.password_hash_memory_kib
 
 
 def _is_weak(secret: str) -> bool:

@@ -39,7 +39,7 @@ from codesmith.openai_compat import errors as openai_errors
 from codesmith.openai_compat import handles as openai_handles
 from codesmith.openai_compat.router import router as openai_router
 from codesmith.ratelimit import Limiter, make_redis, make_storage
-from codesmith.security import Keyring
+from codesmith.security import Keyring, use_password_hash_memory
 from codesmith.snippets.router import router as snippets_router
 from codesmith.usage.limits import UsageLimiter
 from codesmith.usage.router import admin_router
@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.json_logs)
     # Resolve the secret now: in production a missing or weak one stops start-up here.
     keyring = Keyring(settings.resolved_secret_key())
+    use_password_hash_memory(settings.resolved_password_hash_memory_kib())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

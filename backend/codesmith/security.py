@@ -27,10 +27,30 @@ JWT_ALGORITHM = "HS256"
 API_TOKEN_PREFIX = "csk_"
 INVITATION_PREFIX = "csi_"
 
-_passwords = CryptContext(schemes=["argon2"], deprecated="auto")
-# A real hash of a random password: verifying against it costs what a real login costs, so a login
-# with an unknown email takes as long as one with a known email.
-_DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
+DEFAULT_HASH_MEMORY_KIB = 64 * 1024
+
+
+class _PasswordHashing:
+    """argon2id at the configured memory cost, and a real hash of a random password at that cost:
+    verifying against it costs what a real login costs, so a login with an unknown email takes as long
+    as one with a known email. Hashes made at another cost still verify (the cost is in the hash)."""
+
+    def __init__(self, memory_kib: int) -> None:
+        self.memory_kib = memory_kib
+        self.context = CryptContext(schemes=["argon2"], deprecated="auto", argon2__memory_cost=memory_kib)
+        self.dummy_hash = self.context.hash(secrets.token_urlsafe(16))
+
+
+_hashing = _PasswordHashing(DEFAULT_HASH_MEMORY_KIB)
+
+
+def use_password_hash_memory(memory_kib: int) -> None:
+    """Hash new passwords with this much memory (Settings.resolved_password_hash_memory_kib)."""
+    global _hashing
+    if memory_kib != _hashing.memory_kib:
+        _hashing = _PasswordHashing(memory_kib)
+
+
 # argon2 takes a CPU for a fraction of a second and releases the GIL: it runs here, never on the event
 # loop. A few workers bound how many hashes (64 MiB of memory each) run at once; the rest queue.
 _HASHING = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="password-hash")
@@ -38,7 +58,7 @@ _HASHING = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_na
 
 def hash_password(password: str) -> str:
     """Blocks for a fraction of a second: code on the event loop awaits `hash_password_async`."""
-    return str(_passwords.hash(password))
+    return str(_hashing.context.hash(password))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
@@ -47,11 +67,12 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     Without a hash (an unknown email) it verifies against a dummy one, so the answer takes as long. Blocks
     like hashing: code on the event loop awaits `verify_password_async`.
     """
+    hashing = _hashing
     try:
         if password_hash is None:
-            _passwords.verify(password, _DUMMY_HASH)
+            hashing.context.verify(password, hashing.dummy_hash)
             return False
-        return bool(_passwords.verify(password, password_hash))
+        return bool(hashing.context.verify(password, password_hash))
     except ValueError:  # passlib's PasswordSizeError, a malformed hash, a lone surrogate (UnicodeError)
         return False
 
