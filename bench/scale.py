@@ -83,7 +83,11 @@ def load_sqlite(path: Path, batches: Batches) -> int:
         connection.close()
 
 
-_BOOLEAN_COLUMNS = {"users": ("is_admin",), "messages": ("usage_estimated",)}
+_BOOLEAN_COLUMNS = {
+    "users": ("is_admin",),
+    "messages": ("usage_estimated",),
+    "usage_records": ("paid_by_server", "usage_estimated"),
+}
 
 
 def load_postgres(url: str, batches: Batches) -> int:
@@ -200,11 +204,29 @@ def _migrate(url: str, workdir: Path) -> None:
         raise procs.BenchError(f"codesmith migrate failed:\n{migrated.stderr[-2000:]}")
 
 
-def _load(name: str, size: Size, password_hash: str, loader: Callable[[Batches], int]) -> Prepared:
+def fill_rollup(url: str) -> None:
+    """The daily usage rollup from the loaded ledger: the statement migration 0014 runs (rows loaded
+    straight into the tables bypass the final write that keeps the rollup current)."""
+    from codesmith.db import make_engine
+    from codesmith.usage.rollup import backfill
+
+    async def fill() -> None:
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(backfill)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(fill())
+
+
+def _load(name: str, url: str, size: Size, password_hash: str, loader: Callable[[Batches], int]) -> Prepared:
     generator = Generator(size, password_hash)
     procs.say(f"{name}: loading {size.total_messages:,} messages (and their conversations and snippets) ...")
     started = time.monotonic()
     rows = loader(generator.batches())
+    fill_rollup(url)
     seconds = time.monotonic() - started
     procs.say(f"{name}: {rows:,} rows in {seconds:.0f} s")
     load = {"rows": rows, "seconds": round(seconds, 1), "rows_per_second": round(rows / seconds)}
@@ -267,7 +289,7 @@ def _sqlite_prepared(path: Path, url: str, size: Size, password_hash: str) -> Pr
         saved = json.loads(meta.read_text())
         return {**saved["load"], "cached": True}, _landmarks_from(saved["landmarks"])
     _migrate(url, path.parent)
-    load, marks = _load("SQLite", size, password_hash, lambda batches: load_sqlite(path, batches))
+    load, marks = _load("SQLite", url, size, password_hash, lambda batches: load_sqlite(path, batches))
     load["size_mb"] = round(path.stat().st_size / 2**20, 1)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     for stale in CACHE_DIR.glob(f"{label}-*"):  # an older schema or generator
@@ -321,7 +343,7 @@ def _postgres_backend(size: Size, repeats: int, password_hash: str) -> dict[str,
                     if stale != data:
                         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
                 _migrate(url, workdir)
-                load, marks = _load("PostgreSQL", size, password_hash, lambda batches: load_postgres(url, batches))
+                load, marks = _load("PostgreSQL", url, size, password_hash, lambda batches: load_postgres(url, batches))
                 load["size_mb"] = _postgres_size_mb(url)
                 stamp = time.strftime("%Y-%m-%d %H:%M")
                 meta.write_text(json.dumps({"load": {**load, "built": stamp}, "landmarks": _landmarks_json(marks)}))

@@ -27,10 +27,14 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "snippets": (
         "id", "user_id", "conversation_id", "message_id", "position", "language", "code", "title", "created_at",
     ),
+    "usage_records": (
+        "id", "user_id", "message_id", "conversation_id", "model_id", "model_name", "provider", "paid_by_server",
+        "prompt_tokens", "completion_tokens", "cost_usd", "usage_estimated", "created_at",
+    ),
 }  # fmt: skip
 
 # Bump when the generated data changes: bench.scale caches a loaded SQLite database under this version.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2  # 2: the usage ledger's records (one per answer)
 BATCH_ROWS = 20_000
 BIG_CONVERSATION_MESSAGES = 200
 DAYS_OF_HISTORY = 365
@@ -69,6 +73,7 @@ FEEDBACK = [
     "Make it faster for large inputs.",
 ]
 MODELS = [("sys-openai-gpt-4o-mini", "gpt-4o-mini", 0.15, 0.60), ("sys-vllm-coder", "qwen2.5-coder-7b", None, None)]
+PROVIDERS = {"sys-openai-gpt-4o-mini": "openai", "sys-vllm-coder": "vllm"}
 
 
 @dataclass(frozen=True)
@@ -298,15 +303,20 @@ class Generator:
             (message_id, conversation_id, user_id, parent, role, kind, content, "complete", None, None, model_id,
              model_name, prompt_tokens, completion_tokens, cost, 0, created, completed)
         )  # fmt: skip
+        if usage is not None:  # the generation's record in the usage ledger, as its final write adds it
+            self._buffers["usage_records"].append(
+                (message_id, user_id, message_id, conversation_id, model_id, model_name, PROVIDERS[str(model_id)],
+                 cost is not None, prompt_tokens, completion_tokens, cost, 0, created)
+            )  # fmt: skip
 
     # -- batching ------------------------------------------------------------------------------------
     def _flush_full(self) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
-        # Parents before children: conversations, then messages, then snippets.
+        # Parents before children: conversations, then messages, then snippets (and the ledger's records).
         if any(len(rows) >= BATCH_ROWS for rows in self._buffers.values()):
             yield from self._flush_all()
 
     def _flush_all(self) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
-        for table in ("conversations", "messages", "snippets"):
+        for table in ("conversations", "messages", "snippets", "usage_records"):
             rows, self._buffers[table] = self._buffers[table], []
             if rows:
                 yield table, rows

@@ -7,10 +7,14 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 from sqlalchemy import func, select, text
 
+from codesmith.conversations.schemas import ConversationPublic, MessageError, MessagePublic, Usage
+from codesmith.conversations.service import parents_first
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
+from codesmith.snippets.schemas import SnippetPublic
 from codesmith.snippets.tables import Snippet
 from tests.conftest import RegisterUser, UserHandle
 from tests.snippets.seed import add_message, seed_conversation, sessionmaker_of
@@ -254,6 +258,32 @@ class TestDetail:
         assert failed["error"] == {"code": "upstream_timeout", "detail": "The model provider timed out."}
         assert failed["usage"] is None and failed["completed_at"] is None
 
+    async def test_the_json_is_what_the_stored_objects_map_to(
+        self, client: httpx.AsyncClient, app: FastAPI, user: UserHandle
+    ) -> None:
+        """The detail is built from rows; its bytes are those of the contract's models built from the ORM
+        objects (error, usage with and without a price, snippets in answer order, their file names)."""
+        seeded = await seed_conversation(app, user.id)
+        await add_message(
+            app,
+            seeded,
+            user.id,
+            parent_id=seeded.request_id,
+            role="assistant",
+            kind="generation",
+            content="partial",
+            status="failed",
+            error_code="upstream_timeout",
+            error_detail=None,
+            model_id="model-1",
+            prompt_tokens=10,
+            cost_usd=None,
+            created_at=utcnow() + timedelta(seconds=5),
+        )
+        response = await client.get(f"/conversations/{seeded.id}", headers=user.headers)
+        assert response.status_code == 200
+        assert response.content == TypeAdapter(ConversationPublic).dump_json(await _from_objects(app, seeded.id))
+
     async def test_unpriced_usage_has_null_cost(
         self, client: httpx.AsyncClient, app: FastAPI, user: UserHandle
     ) -> None:
@@ -437,3 +467,54 @@ class TestDelete:
             assert cancelled == [seeded.id]
         finally:
             app.state.generations = previous
+
+
+async def _from_objects(app: FastAPI, conversation_id: str) -> ConversationPublic:
+    """The detail as it was built before it read rows: an ORM object and a model per message and snippet."""
+    async with sessionmaker_of(app)() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        messages = (
+            await session.execute(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.created_at, Message.id)
+            )
+        ).scalars()
+        snippets = (await session.execute(select(Snippet).where(Snippet.conversation_id == conversation_id))).scalars()
+        by_message: dict[str, list[Snippet]] = {}
+        for snippet in sorted(snippets, key=lambda snippet: snippet.position):
+            by_message.setdefault(snippet.message_id, []).append(snippet)
+        return ConversationPublic(
+            id=conversation.id,
+            title=conversation.title,
+            model_id=conversation.model_id,
+            language=conversation.language,
+            source=conversation.source,
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+            messages=[
+                MessagePublic(
+                    id=m.id,
+                    conversation_id=m.conversation_id,
+                    parent_id=m.parent_id,
+                    role=m.role,
+                    kind=m.kind,
+                    content=m.content,
+                    status=m.status,
+                    error=None
+                    if m.error_code is None
+                    else MessageError(code=m.error_code, detail=m.error_detail or ""),
+                    model_id=m.model_id,
+                    usage=None
+                    if m.prompt_tokens is None
+                    else Usage(
+                        prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens or 0, cost_usd=m.cost_usd
+                    ),
+                    snippets=[SnippetPublic.model_validate(s) for s in by_message.get(m.id, [])],
+                    created_at=m.created_at,
+                    completed_at=m.completed_at,
+                )
+                for m in parents_first(messages)  # a request and its answer share a timestamp here
+            ],
+        )

@@ -52,7 +52,7 @@ async def add_generation(
         session.add(answer)
         await session.flush()
         # What a generation's final write does: its usage goes to the ledger too.
-        record(
+        await record(
             session,
             record_id=answer.id,
             user_id=user_id,

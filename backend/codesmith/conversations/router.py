@@ -38,8 +38,10 @@ async def list_conversations(
 
 
 @router.get("/{conversation_id}", response_model=ConversationPublic)
-async def get_conversation(conversation_id: str, user: CurrentUser, session: SessionDep) -> ConversationPublic:
-    return await service.get_detail(session, user, conversation_id)
+async def get_conversation(conversation_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    # Already JSON: a long conversation is serialized once, not validated again as a model.
+    body = await service.get_detail_json(session, user, conversation_id)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)

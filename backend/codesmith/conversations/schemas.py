@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from codesmith.conversations.tables import Message
-from codesmith.snippets.schemas import SnippetPublic
+from codesmith.snippets.schemas import SnippetPublic, snippet_fields
 from codesmith.snippets.tables import Snippet
 
 # Literals of the enums' values: the OpenAPI schema (and the SPA's generated types) list them as strings.
@@ -144,37 +144,34 @@ class RegenerateRequest(BaseModel):
 
 
 # -- the Message mapping ------------------------------------------------------------------------------
-def _error(message: Message) -> MessageError | None:
-    if message.error_code is None:
-        return None
-    return MessageError(code=message.error_code, detail=message.error_detail or "")
-
-
-def _usage(message: Message) -> Usage | None:
-    if message.prompt_tokens is None:
-        return None
-    return Usage(
-        prompt_tokens=message.prompt_tokens,
-        completion_tokens=message.completion_tokens or 0,
-        cost_usd=message.cost_usd,
-    )
+def message_fields(message: Any, snippets: list[dict[str, Any]]) -> dict[str, Any]:
+    """The contract's Message as plain fields, from a Message or a row of the messages table (the detail
+    reads rows: no ORM object per message); `snippets` as snippet_fields() gives them, in answer order."""
+    error_code, prompt_tokens = message.error_code, message.prompt_tokens
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "parent_id": message.parent_id,
+        "role": message.role,
+        "kind": message.kind,
+        "content": message.content,
+        "status": message.status,
+        "error": None if error_code is None else {"code": error_code, "detail": message.error_detail or ""},
+        "model_id": message.model_id,
+        "usage": None
+        if prompt_tokens is None
+        else {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": message.completion_tokens or 0,
+            "cost_usd": message.cost_usd,
+        },
+        "snippets": snippets,
+        "created_at": message.created_at,
+        "completed_at": message.completed_at,
+    }
 
 
 def message_public(message: Message, snippets: Iterable[Snippet] = ()) -> MessagePublic:
     """The contract's Message; `snippets` are this message's, in any order (sorted by position here)."""
     ordered = sorted(snippets, key=lambda snippet: snippet.position)
-    return MessagePublic(
-        id=message.id,
-        conversation_id=message.conversation_id,
-        parent_id=message.parent_id,
-        role=message.role,
-        kind=message.kind,
-        content=message.content,
-        status=message.status,
-        error=_error(message),
-        model_id=message.model_id,
-        usage=_usage(message),
-        snippets=[SnippetPublic.model_validate(snippet) for snippet in ordered],
-        created_at=message.created_at,
-        completed_at=message.completed_at,
-    )
+    return MessagePublic.model_validate(message_fields(message, [snippet_fields(snippet) for snippet in ordered]))

@@ -4,26 +4,52 @@ renaming and deletion."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
+from pydantic_core import to_json
 from sqlalchemy import ColumnElement, column, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from codesmith.conversations.schemas import (
-    ConversationListItem,
-    ConversationPublic,
-    MessagePublic,
-    message_public,
-)
+from codesmith.conversations.schemas import ConversationListItem, ConversationPublic, message_fields
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.errors import NotFound
 from codesmith.pagination import Page, page_of, paginate
 from codesmith.snippets import service as snippets
+from codesmith.snippets.schemas import snippet_fields
 from codesmith.snippets.service import SearchTerm, fts_match, search_terms, ts_matches
+from codesmith.snippets.tables import Snippet
 from codesmith.users.tables import User
 
 # The FTS5 virtual table of migration 0004: conversation titles and user requests, one row each.
 conversation_search = table("conversation_search", column("conversation_id"), column("user_id"))
+
+# Read paths select table columns (rows, no ORM objects): the detail of a long conversation and every
+# list page build their response straight from them.
+_conversations, _messages, _snippets = Conversation.__table__, Message.__table__, Snippet.__table__
+_LIST_COLUMNS = [_conversations.c[name] for name in ConversationListItem.model_fields]
+_DETAIL_MESSAGE_COLUMNS = [
+    _messages.c[name]
+    for name in (
+        "id",
+        "conversation_id",
+        "parent_id",
+        "role",
+        "kind",
+        "content",
+        "status",
+        "error_code",
+        "error_detail",
+        "model_id",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "created_at",
+        "completed_at",
+    )
+]
+_DETAIL_SNIPPET_COLUMNS = [
+    _snippets.c[name] for name in ("id", "conversation_id", "message_id", "language", "code", "title", "created_at")
+]
 
 
 class GenerationCanceller(Protocol):
@@ -43,12 +69,12 @@ async def get_owned(session: AsyncSession, user: User, conversation_id: str) -> 
 async def list_conversations(
     session: AsyncSession, user: User, *, q: str | None = None, limit: int = 20, cursor: str | None = None
 ) -> Page[ConversationListItem]:
-    query = select(Conversation).where(Conversation.user_id == user.id)
+    query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id)
     dialect = session.get_bind().dialect.name
     for term in search_terms(q):
         query = query.where(_conversation_matches(term, user.id, dialect))
     paged = paginate(query, Conversation.created_at, Conversation.id, limit=limit, cursor=cursor)
-    rows, next_cursor = page_of(list((await session.execute(paged)).scalars()), limit)
+    rows, next_cursor = page_of((await session.execute(paged)).all(), limit)
     return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -78,36 +104,67 @@ def _conversation_matches(term: SearchTerm, user_id: str, dialect: str) -> Colum
     return or_(Conversation.id.in_(words), in_code)
 
 
+async def get_detail_json(session: AsyncSession, user: User, conversation_id: str) -> bytes:
+    """The detail as the JSON that ConversationPublic serializes to, built straight from rows: the rows are
+    the app's own, typed by their columns, so no model is validated per message (tests compare the bytes
+    with the models')."""
+    row = (await session.execute(select(_conversations).where(_conversations.c.id == conversation_id))).first()
+    if row is None or row.user_id != user.id:
+        raise NotFound("conversation")  # like get_owned
+    return to_json(await _detail_fields(session, row))
+
+
 async def get_detail(session: AsyncSession, user: User, conversation_id: str) -> ConversationPublic:
     return await conversation_public(session, await get_owned(session, user, conversation_id))
 
 
 async def conversation_public(session: AsyncSession, conversation: Conversation) -> ConversationPublic:
-    """The detail view: every message of the tree, oldest first, with its snippets (two queries)."""
-    result = await session.execute(
-        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.created_at, Message.id)
+    """The detail view as the model (after a rename or a generation)."""
+    return ConversationPublic.model_validate(await _detail_fields(session, conversation))
+
+
+async def _detail_fields(session: AsyncSession, conversation: Any) -> dict[str, Any]:
+    """ConversationPublic's fields, in its order: every message of the tree, oldest first, with its snippets
+    (two queries of rows, no ORM object per message or snippet). `conversation`: an object or a row."""
+    messages = await session.execute(
+        select(*_DETAIL_MESSAGE_COLUMNS)
+        .where(_messages.c.conversation_id == conversation.id)
+        .order_by(_messages.c.created_at, _messages.c.id)
     )
-    snippets_by_message = await snippets.snippets_of_messages(session, conversation.id)
-    messages = [
-        message_public(message, snippets_by_message.get(message.id, ())) for message in parents_first(result.scalars())
-    ]
-    return _detail(conversation, messages)
-
-
-def _detail(conversation: Conversation, messages: list[MessagePublic]) -> ConversationPublic:
-    return ConversationPublic(
-        id=conversation.id,
-        title=conversation.title,
-        model_id=conversation.model_id,
-        language=conversation.language,
-        source=conversation.source,
-        created_at=conversation.created_at,
-        updated_at=conversation.updated_at,
-        messages=messages,
+    snippet_rows = await session.execute(
+        select(*_DETAIL_SNIPPET_COLUMNS)
+        .where(_snippets.c.conversation_id == conversation.id)
+        .order_by(_snippets.c.position)
     )
+    snippets_by_message: dict[str, list[dict[str, Any]]] = {}
+    for snippet in snippet_rows:
+        snippets_by_message.setdefault(snippet.message_id, []).append(snippet_fields(snippet))
+    return {
+        "id": conversation.id,
+        "title": conversation.title,
+        "model_id": conversation.model_id,
+        "language": conversation.language,
+        "source": conversation.source,
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+        "messages": [
+            message_fields(message, snippets_by_message.get(message.id, []))
+            for message in parents_first(messages.all())
+        ],
+    }
 
 
-def parents_first(messages: Iterable[Message]) -> list[Message]:
+class _Node(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+
+
+NodeT = TypeVar("NodeT", bound=_Node)
+
+
+def parents_first(messages: Iterable[NodeT]) -> list[NodeT]:
     """Keep the given (time) order, except that a message never comes before its parent.
 
     A request and its generation can share a timestamp; readers of the flat list rebuild the tree and
@@ -116,10 +173,10 @@ def parents_first(messages: Iterable[Message]) -> list[Message]:
     ordered = list(messages)
     present = {message.id for message in ordered}
     placed: set[str] = set()
-    waiting: dict[str, list[Message]] = {}
-    result: list[Message] = []
+    waiting: dict[str, list[NodeT]] = {}
+    result: list[NodeT] = []
 
-    def place(message: Message) -> None:
+    def place(message: NodeT) -> None:
         stack = [message]
         while stack:
             current = stack.pop()

@@ -301,7 +301,7 @@ async def _record_usage(
         if message is None and await session.get(User, job.user_id) is None:
             return  # the account was deleted meanwhile: its ledger went with it
     spent = usage_ledger.Spent(usage.prompt_tokens, usage.completion_tokens, values.get("cost_usd"), usage.estimated)
-    usage_ledger.record(
+    await usage_ledger.record(
         session,
         record_id=job.message_id,
         user_id=job.user_id,

@@ -46,7 +46,7 @@ from codesmith.snippets.extract import (
     extract_untitled_snippets,
     normalize_language,
 )
-from codesmith.snippets.schemas import SnippetPublic
+from codesmith.snippets.schemas import SnippetPublic, snippet_fields
 from codesmith.snippets.tables import Snippet
 from codesmith.users.tables import User
 
@@ -144,6 +144,12 @@ async def get_owned(session: AsyncSession, user: User, snippet_id: str) -> Snipp
     return snippet
 
 
+_LIST_COLUMNS = [
+    Snippet.__table__.c[name]
+    for name in ("id", "conversation_id", "message_id", "language", "code", "title", "created_at")
+]
+
+
 async def list_snippets(
     session: AsyncSession,
     user: User,
@@ -153,7 +159,8 @@ async def list_snippets(
     limit: int = 20,
     cursor: str | None = None,
 ) -> Page[SnippetPublic]:
-    query = select(Snippet).where(Snippet.user_id == user.id)
+    # Rows of the table's columns, not ORM objects: the page is built straight from them.
+    query = select(*_LIST_COLUMNS).where(Snippet.user_id == user.id)
     # Identical code in several versions of an answer (or twice in one) is listed once: the newest copy.
     # A per-row condition, so the keyset cursor stays exact whatever the page boundaries.
     newer = aliased(Snippet)
@@ -170,8 +177,8 @@ async def list_snippets(
     for term in search_terms(q):
         query = query.where(_snippet_matches(term, user.id, _dialect(session)))
     result = await session.execute(paginate(query, Snippet.created_at, Snippet.id, limit=limit, cursor=cursor))
-    rows, next_cursor = page_of(list(result.scalars()), limit)
-    return Page(items=[SnippetPublic.model_validate(row) for row in rows], next_cursor=next_cursor)
+    rows, next_cursor = page_of(result.all(), limit)
+    return Page(items=[SnippetPublic.model_validate(snippet_fields(row)) for row in rows], next_cursor=next_cursor)
 
 
 # Deleting -----------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The usage ledger: recording a generation's usage, its aggregation in SQL (one grouped query per view),
-and admins' per-user limits."""
+"""The usage ledger: recording a generation's usage (and its day in the rollup), the usage page read from
+the rollup, and admins' per-user limits."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, case, cast, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.admin import audit
 from codesmith.config import Settings
 from codesmith.errors import NotFound
+from codesmith.usage import rollup
 from codesmith.usage.limits import UsageLimiter, limits_for
 from codesmith.usage.schemas import (
     DayUsage,
@@ -24,7 +25,7 @@ from codesmith.usage.schemas import (
     UsageTotals,
     UserLimitsPublic,
 )
-from codesmith.usage.tables import UsageRecord
+from codesmith.usage.tables import UsageDay, UsageRecord
 from codesmith.users.tables import User
 
 
@@ -38,7 +39,7 @@ class Spent:
     estimated: bool
 
 
-def record(
+async def record(
     session: AsyncSession,
     *,
     record_id: str,
@@ -52,8 +53,9 @@ def record(
     spent: Spent,
     created_at: datetime,
 ) -> UsageRecord:
-    """Add a generation's usage to the ledger, in the caller's transaction (the generation's final write).
-    A generation's record takes its message's id (`record_id`), so a generation is never counted twice."""
+    """Add a generation's usage to the ledger and to its day in the rollup, in the caller's transaction (the
+    generation's final write). A generation's record takes its message's id (`record_id`), so a generation is
+    never counted twice: a second record fails the transaction, rollup included."""
     entry = UsageRecord(
         id=record_id,
         user_id=user_id,
@@ -70,22 +72,39 @@ def record(
         created_at=created_at,
     )
     session.add(entry)
+    await session.flush()
+    await rollup.add(
+        session,
+        user_id=user_id,
+        created_at=created_at,
+        model_id=model_id,
+        model_name=model_name,
+        prompt_tokens=entry.prompt_tokens,
+        completion_tokens=entry.completion_tokens,
+        cost_usd=spent.cost_usd,
+        estimated=spent.estimated,
+    )
     return entry
 
 
-def _day_column(session: AsyncSession) -> Any:
-    if session.get_bind().dialect.name == "sqlite":
-        return func.date(UsageRecord.created_at)
-    return cast(func.timezone("UTC", UsageRecord.created_at), Date)
+@dataclass(slots=True)
+class _Sums:
+    """One group's figures, folded from rollup rows."""
 
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    priced: int = 0
+    estimated: int = 0
 
-def _sums() -> list[Any]:
-    return [
-        func.count(),
-        func.coalesce(func.sum(UsageRecord.prompt_tokens), 0),
-        func.coalesce(func.sum(UsageRecord.completion_tokens), 0),
-        func.coalesce(func.sum(UsageRecord.cost_usd), 0.0),
-    ]
+    def add(self, row: Any) -> None:
+        self.requests += row.requests
+        self.prompt_tokens += row.prompt_tokens
+        self.completion_tokens += row.completion_tokens
+        self.cost_usd += row.cost_usd
+        self.priced += row.priced_requests
+        self.estimated += row.estimated_requests
 
 
 async def report(
@@ -93,85 +112,65 @@ async def report(
 ) -> UsageReport:
     today = datetime.now(UTC).date()
     first_day = today - timedelta(days=days - 1)
-    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
-    # Read from the ledger, never the messages: a deleted conversation's usage still counts.
-    scope = (UsageRecord.user_id == user.id, UsageRecord.created_at >= since)
-
-    unpriced = case((UsageRecord.cost_usd.is_(None), 1), else_=0)
-    totals_row = (
-        await session.execute(
-            select(
-                *_sums(),
-                func.coalesce(func.sum(unpriced), 0),
-                func.coalesce(func.sum(case((UsageRecord.usage_estimated, 1), else_=0)), 0),
-            ).where(*scope)
-        )
-    ).one()
-    totals = UsageTotals(
-        requests=totals_row[0],
-        prompt_tokens=totals_row[1],
-        completion_tokens=totals_row[2],
-        cost_usd=round(float(totals_row[3]), 8),
-        unpriced_requests=totals_row[4],
-        estimated_requests=totals_row[5],
-    )
-
-    priced_count = func.count(UsageRecord.cost_usd)
-    model_rows = await session.execute(
-        select(UsageRecord.model_id, UsageRecord.model_name, *_sums(), priced_count)
-        .where(*scope)
-        .group_by(UsageRecord.model_id, UsageRecord.model_name)
-        .order_by(func.count().desc())
-    )
-    by_model = [
-        ModelUsage(
-            model_id=row[0],
-            model_name=row[1] or "unknown",
-            requests=row[2],
-            prompt_tokens=row[3],
-            completion_tokens=row[4],
-            cost_usd=round(float(row[5]), 8) if row[6] else None,
-            priced=bool(row[6]),
-        )
-        for row in model_rows
-    ]
-
-    day = _day_column(session)
-    day_rows = await session.execute(select(day, *_sums()).where(*scope).group_by(day))
-    per_day = {_as_date(row[0]): row for row in day_rows}
-    by_day = []
-    for offset in range(days):
-        current = first_day + timedelta(days=offset)
-        row = per_day.get(current)
-        by_day.append(
-            DayUsage(
-                date=current,
-                requests=row[1] if row else 0,
-                prompt_tokens=row[2] if row else 0,
-                completion_tokens=row[3] if row else 0,
-                cost_usd=round(float(row[4]), 8) if row else 0.0,
-            )
-        )
-
+    # The rollup of the ledger, never the messages: a deleted conversation's usage still counts. At most
+    # one row per day and model; totals, models and days are folded here.
+    rows = (
+        await session.execute(select(UsageDay.__table__).where(UsageDay.user_id == user.id, UsageDay.day >= first_day))
+    ).all()
+    totals, by_model_sums, by_day_sums = _Sums(), dict[tuple[str, str], _Sums](), dict[date, _Sums]()
+    for row in rows:
+        totals.add(row)
+        by_model_sums.setdefault((row.model_id, row.model_name), _Sums()).add(row)
+        by_day_sums.setdefault(row.day, _Sums()).add(row)
+    cost = round(totals.cost_usd, 8)
     return UsageReport(
         days=days,
-        totals=totals,
-        by_model=by_model,
-        by_day=by_day,
+        totals=UsageTotals(
+            requests=totals.requests,
+            prompt_tokens=totals.prompt_tokens,
+            completion_tokens=totals.completion_tokens,
+            cost_usd=cost,
+            unpriced_requests=totals.requests - totals.priced,
+            estimated_requests=totals.estimated,
+        ),
+        by_model=_by_model(by_model_sums),
+        by_day=[_day(first_day + timedelta(days=offset), by_day_sums) for offset in range(days)],
         limits=await limits_public(session, user, settings, usage_limiter),
         self_hosting=SelfHosting(
             gpu_hourly_usd=settings.gpu_hourly_usd,
-            equivalent_gpu_hours=round(totals.cost_usd / settings.gpu_hourly_usd, 4) if settings.gpu_hourly_usd else 0,
-            api_cost_usd=totals.cost_usd,
+            equivalent_gpu_hours=round(cost / settings.gpu_hourly_usd, 4) if settings.gpu_hourly_usd else 0,
+            api_cost_usd=cost,
             days=days,
         ),
     )
 
 
-def _as_date(value: object) -> date:
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+def _by_model(sums: dict[tuple[str, str], _Sums]) -> list[ModelUsage]:
+    """Most requests first."""
+    ordered = sorted(sums.items(), key=lambda item: -item[1].requests)
+    return [
+        ModelUsage(
+            model_id=model_id or None,
+            model_name=model_name or "unknown",
+            requests=group.requests,
+            prompt_tokens=group.prompt_tokens,
+            completion_tokens=group.completion_tokens,
+            cost_usd=round(group.cost_usd, 8) if group.priced else None,
+            priced=bool(group.priced),
+        )
+        for (model_id, model_name), group in ordered
+    ]
+
+
+def _day(current: date, sums: dict[date, _Sums]) -> DayUsage:
+    group = sums.get(current) or _Sums()
+    return DayUsage(
+        date=current,
+        requests=group.requests,
+        prompt_tokens=group.prompt_tokens,
+        completion_tokens=group.completion_tokens,
+        cost_usd=round(group.cost_usd, 8),
+    )
 
 
 async def limits_public(

@@ -1,10 +1,11 @@
-"""The usage ledger: one record per generation that used tokens, kept when its conversation is deleted."""
+"""The usage ledger: one record per generation that used tokens, kept when its conversation is deleted;
+and its daily rollup, which the usage page reads."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin
@@ -45,3 +46,22 @@ class UsageRecord(IdMixin, Base):
     usage_estimated: Mapped[bool] = mapped_column(default=False)
     # When the generation started: the day its tokens were reserved from.
     created_at: Mapped[datetime] = mapped_column()
+
+
+class UsageDay(Base):
+    """The ledger summed per user, UTC day and model: what the usage page reads (a few hundred rows for a
+    year, whatever the number of generations). Kept in the transaction that adds a ledger record."""
+
+    __tablename__ = "usage_daily"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    # '' stands for none (a primary key's columns are never null): the report reads it back as null.
+    model_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_usd: Mapped[float] = mapped_column()  # the priced requests' cost
+    priced_requests: Mapped[int] = mapped_column(BigInteger)
+    estimated_requests: Mapped[int] = mapped_column(BigInteger)
