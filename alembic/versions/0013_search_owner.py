@@ -19,10 +19,9 @@ SQLite: the FTS5 tables of 0004 are rebuilt (same names, same triggers' names) w
 The *_search_keys tables keep mapping an app id to its FTS rowid for the triggers; `id` is now computed.
 Later migrations that copy conversations, messages or snippets (batch mode) must recreate TRIGGERS below.
 
-PostgreSQL: the full-text and trigram GIN indexes of snippets and the full-text ones of conversations and
-requests get user_id as their first column (btree_gin, a trusted extension), so one index scan keeps only
-the user's matching rows before the heap is read. Without btree_gin (a role that may not create it), the
-0004/0009 indexes stay.
+PostgreSQL: nothing. Tried at 1 M messages: the 0009 full-text and 0004 snippet trigram GIN indexes with
+user_id as their first column (btree_gin) made `?q=` slower where one user owns 40 % of the rows (the GIN
+posting list of `user_id = X` is that user's whole share: /snippets?q=retry_budget 71 -> ~500 ms p50).
 
 Revision ID: 0013
 Revises: 0012
@@ -37,7 +36,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
@@ -225,73 +223,13 @@ def _sqlite_downgrade() -> None:
     _search_0004()._sqlite_upgrade()
 
 
-# -- PostgreSQL -----------------------------------------------------------------------------------------
-# (new index, the 0004/0009 index it replaces, table, indexed expression after user_id, predicate)
-_OWNER_INDEXES = [
-    ("conversations_title_search_owner_fts", "conversations_title_search_fts", "conversations",
-     "(to_tsvector('codesmith_search', title))", None),
-    ("messages_content_search_owner_fts", "messages_content_search_fts", "messages",
-     "(to_tsvector('codesmith_search', content))", "role = 'user'"),
-    ("snippets_search_owner_fts", "snippets_search_fts", "snippets",
-     "(to_tsvector('codesmith_search', title || ' ' || code))", None),
-    ("snippets_code_search_owner_trgm", "snippets_code_search_trgm", "snippets", "code gin_trgm_ops", None),
-    ("snippets_title_search_owner_trgm", "snippets_title_search_trgm", "snippets", "title gin_trgm_ops", None),
-]  # fmt: skip
-
-
-def _created_btree_gin() -> bool:
-    if op.get_context().as_sql:
-        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")  # a SQL script: the DBA reviews it
-        return True
-    bind = op.get_bind()
-    # A savepoint, so a role that may not create the extension leaves the migration intact.
-    try:
-        with bind.begin_nested():
-            bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS btree_gin"))
-    except sa.exc.DBAPIError:
-        return False
-    return True
-
-
-def _has_index(name: str) -> bool:
-    if op.get_context().as_sql:
-        return True
-    found = op.get_bind().execute(sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"), {"name": name})
-    return found.first() is not None
-
-
-def _create_index(name: str, table: str, expression: str, predicate: str | None) -> None:
-    where = f" WHERE {predicate}" if predicate else ""
-    op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({expression}){where}")
-
-
-def _postgresql_upgrade() -> None:
-    if not _created_btree_gin():
-        return
-    for name, replaced, table, expression, predicate in _OWNER_INDEXES:
-        if _has_index(replaced):  # a trigram index exists only where 0004 could create pg_trgm
-            _create_index(name, table, f"user_id, {expression}", predicate)
-            op.execute(f"DROP INDEX {replaced}")
-
-
-def _postgresql_downgrade() -> None:
-    for name, replaced, table, expression, predicate in _OWNER_INDEXES:
-        if _has_index(name):
-            _create_index(replaced, table, expression, predicate)
-            op.execute(f"DROP INDEX {name}")
-
-
 def upgrade() -> None:
     dialect = op.get_context().dialect.name
     if dialect == "sqlite":
         _sqlite_upgrade()
-    elif dialect == "postgresql":
-        _postgresql_upgrade()
 
 
 def downgrade() -> None:
     dialect = op.get_context().dialect.name
     if dialect == "sqlite":
         _sqlite_downgrade()
-    elif dialect == "postgresql":
-        _postgresql_downgrade()
