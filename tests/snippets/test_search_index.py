@@ -1,4 +1,5 @@
-"""The SQLite search index of migration 0004: built from existing rows, then kept current by triggers."""
+"""The SQLite search index of migrations 0004 and 0013: built from existing rows, then kept current by
+triggers; since 0013 each row holds its owner's token and is keyed by its conversation's millisecond."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 from alembic import command
 
+from codesmith.conversations.search import KEY_SPAN
 from codesmith.migrations import alembic_config, upgrade
+from codesmith.snippets.service import code_owner_token
 
 # PostgreSQL's counterpart (0004's trigram and 0009's full-text indexes): tests/snippets/test_search_postgres.py.
 pytestmark = pytest.mark.sqlite_only
@@ -67,6 +70,11 @@ def test_rows_written_before_the_migration_are_indexed(tmp_path: Path) -> None:
         assert _matches(conn, "conversation_search", '"forecast"') == ["c1"]  # the request
         assert _matches(conn, "conversation_search", '"answer"') == []  # answers are not requests
         assert _matches(conn, "snippet_search", '"etchWeat"') == ["c1"]  # code, by substring
+        assert _matches(conn, "conversation_search", 'owner : "uu1" AND body : "forecast"') == ["c1"]
+        assert _matches(conn, "snippet_search", f'owner : "{code_owner_token("u1")}" AND code : "fetch"') == ["c1"]
+        keys = conn.execute("SELECT rowid FROM conversation_search UNION ALL SELECT rowid FROM snippet_search")
+        # 2026-01-01 00:00:00.000 UTC, the conversation's created_at, in milliseconds
+        assert {key // KEY_SPAN for (key,) in keys} == {1_767_225_600_000}
 
 
 def test_every_search_trigger_exists_at_head(tmp_path: Path) -> None:
@@ -76,6 +84,25 @@ def test_every_search_trigger_exists_at_head(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert names >= TRIGGERS
+
+
+def test_downgrade_of_0013_restores_the_0004_index(tmp_path: Path) -> None:
+    db = tmp_path / "down13.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url, "0003")
+    _seed_0003(db)
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0012")
+    with sqlite3.connect(db) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(conversation_search)")]
+        assert columns == ["conversation_id", "user_id", "body"]
+        assert _matches(conn, "conversation_search", '"forecast"') == ["c1"]
+        assert _matches(conn, "snippet_search", '"etchWeat"') == ["c1"]
+        conn.execute("UPDATE conversations SET title = 'Renamed chat' WHERE id = 'c1'")  # the triggers are back
+        assert _matches(conn, "conversation_search", '"renamed"') == ["c1"]
+    upgrade(url)
+    with sqlite3.connect(db) as conn:
+        assert _matches(conn, "conversation_search", 'owner : "uu1" AND body : "renamed"') == ["c1"]
 
 
 def test_downgrade_removes_the_index(tmp_path: Path) -> None:

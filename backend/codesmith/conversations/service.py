@@ -10,6 +10,7 @@ from pydantic_core import to_json
 from sqlalchemy import ColumnElement, column, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from codesmith.conversations import search
 from codesmith.conversations.schemas import ConversationListItem, ConversationPublic, message_fields
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.errors import NotFound
@@ -69,9 +70,14 @@ async def get_owned(session: AsyncSession, user: User, conversation_id: str) -> 
 async def list_conversations(
     session: AsyncSession, user: User, *, q: str | None = None, limit: int = 20, cursor: str | None = None
 ) -> Page[ConversationListItem]:
-    query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id)
     dialect = session.get_bind().dialect.name
-    for term in search_terms(q):
+    terms = search_terms(q)
+    if dialect == "sqlite" and search.pages_by_index(terms):
+        found = await search.search_page(session, user.id, terms[0], limit=limit, cursor=cursor)
+        rows, next_cursor = page_of(found, limit)
+        return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
+    query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id)
+    for term in terms:
         query = query.where(_conversation_matches(term, user.id, dialect))
     paged = paginate(query, Conversation.created_at, Conversation.id, limit=limit, cursor=cursor)
     rows, next_cursor = page_of((await session.execute(paged)).all(), limit)
@@ -99,7 +105,8 @@ def _conversation_matches(term: SearchTerm, user_id: str, dialect: str) -> Colum
     if not term.has_word:
         return in_code  # punctuation only: nothing for the word index, but code may hold it
     words = select(conversation_search.c.conversation_id).where(
-        fts_match("conversation_search", term.fts_prefix()), conversation_search.c.user_id == user_id
+        fts_match("conversation_search", search.words_expression(term, user_id)),
+        conversation_search.c.user_id == user_id,
     )
     return or_(Conversation.id.in_(words), in_code)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     SQLColumnExpression,
     Text,
+    and_,
     case,
     cast,
     column,
@@ -284,10 +285,7 @@ def _snippet_matches(term: SearchTerm, user_id: str, dialect: str) -> ColumnElem
     """The term in the snippet's code or title (substring, case-insensitive; on PostgreSQL also by words,
     which ignores diacritics)."""
     if dialect == "sqlite" and len(term.text) >= TRIGRAM:
-        ids = select(snippet_search.c.snippet_id).where(
-            fts_match("snippet_search", term.fts_substring()), snippet_search.c.user_id == user_id
-        )
-        return Snippet.id.in_(ids)
+        return Snippet.id.in_(select(snippet_search.c.snippet_id).where(_owned_code_match(term, user_id)))
     pattern = term.like_pattern()
     substring = or_(Snippet.code.ilike(pattern, escape="\\"), Snippet.title.ilike(pattern, escape="\\"))
     if dialect == "postgresql":
@@ -295,12 +293,31 @@ def _snippet_matches(term: SearchTerm, user_id: str, dialect: str) -> ColumnElem
     return substring
 
 
+def code_owner_token(user_id: str) -> str:
+    """snippet_search's owner token, as migration 0013's triggers write it: three CJK ideographs from hex
+    digits 1-3, 4-6 and 7, 8, 10 of the id (one trigram; not unique, so user_id is checked as well)."""
+
+    def digit(position: int) -> int:
+        return "0123456789abcdef".find(user_id[position - 1 : position].lower())
+
+    groups = ((1, 2, 3), (4, 5, 6), (7, 8, 10))
+    return "".join(chr(0x4E00 + digit(a) * 256 + digit(b) * 16 + digit(c)) for a, b, c in groups)
+
+
+def owned_code_expression(term: SearchTerm, user_id: str) -> str:
+    """SQLite: snippet_search's MATCH for the term in the code or title, inside the user's postings."""
+    return f'owner : "{code_owner_token(user_id)}" AND {{title code}} : {term.fts_substring()}'
+
+
+def _owned_code_match(term: SearchTerm, user_id: str) -> ColumnElement[bool]:
+    match = fts_match("snippet_search", owned_code_expression(term, user_id))
+    return and_(match, snippet_search.c.user_id == user_id)
+
+
 def conversations_with_code(term: SearchTerm, user_id: str, dialect: str) -> Select[Any]:
     """Ids of the user's conversations with a snippet matching the term."""
     if dialect == "sqlite" and len(term.text) >= TRIGRAM:
-        return select(snippet_search.c.conversation_id).where(
-            fts_match("snippet_search", term.fts_substring()), snippet_search.c.user_id == user_id
-        )
+        return select(snippet_search.c.conversation_id).where(_owned_code_match(term, user_id))
     return select(Snippet.conversation_id).where(Snippet.user_id == user_id, _snippet_matches(term, user_id, dialect))
 
 
