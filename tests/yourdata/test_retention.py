@@ -87,11 +87,17 @@ class TestJob:
         recent = await conversation_aged(client, app, user, 6)
         generating = await conversation_aged(client, app, user, 30)
         async with sessionmaker_of(app)() as session:
-            # A generation running on some replica (its row says so): never deleted under it.
+            # A generation running on another, live replica (its row says so, with its lease): never deleted
+            # under it. (Without the lease this app's own reaper could mark it interrupted first.)
             await session.execute(
                 update(Message)
                 .where(Message.conversation_id == generating, Message.role == "assistant")
-                .values(status="streaming", completed_at=None)
+                .values(
+                    status="streaming",
+                    completed_at=None,
+                    owner="replica-b:2:bb",
+                    lease_until=utcnow() + timedelta(minutes=10),
+                )
             )
             await session.commit()
         bob = await register_user("bob@example.com")  # no setting of his own: the server's 90 days
