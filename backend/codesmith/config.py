@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     # The server's longest retention of conversations not updated, in days (None: kept; users may set less).
     retention_days: int | None = Field(default=None, ge=1, le=3650)
+    # Repair an answer whose code fails its check, once (each user can also turn it off in Settings).
+    auto_repair: bool = True
     # Bearer token that /metrics asks for when set (public otherwise).
     metrics_token: str | None = None
 

@@ -14,7 +14,7 @@ from codesmith.conversations.schemas import ConversationPublic, MessageError, Me
 from codesmith.conversations.service import parents_first
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
-from codesmith.snippets.schemas import SnippetPublic
+from codesmith.snippets.schemas import UNCHECKED, SnippetPublic
 from codesmith.snippets.tables import Snippet
 from tests.conftest import RegisterUser, UserHandle
 from tests.snippets.seed import add_message, seed_conversation, sessionmaker_of
@@ -247,7 +247,10 @@ class TestDetail:
             "snippets",
             "created_at",
             "completed_at",
+            "repair_of",
         }
+        assert answer["repair_of"] is None  # not an automatic repair
+        assert answer["snippets"][0]["check"] == {"status": "unchecked", "checker": None, "diagnostics": []}
         assert request["role"] == "user" and request["kind"] == "request" and request["parent_id"] is None
         assert request["usage"] is None and request["snippets"] == [] and request["error"] is None
         assert answer["parent_id"] == seeded.request_id
@@ -511,10 +514,18 @@ async def _from_objects(app: FastAPI, conversation_id: str) -> ConversationPubli
                     else Usage(
                         prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens or 0, cost_usd=m.cost_usd
                     ),
-                    snippets=[SnippetPublic.model_validate(s) for s in by_message.get(m.id, [])],
+                    snippets=[_snippet_from_object(s) for s in by_message.get(m.id, [])],
                     created_at=m.created_at,
                     completed_at=m.completed_at,
+                    repair_of=m.repair_of,
                 )
                 for m in parents_first(messages)  # a request and its answer share a timestamp here
             ],
         )
+
+
+def _snippet_from_object(snippet: Snippet) -> SnippetPublic:
+    fields = ("id", "conversation_id", "message_id", "language", "code", "title", "filename", "created_at")
+    return SnippetPublic.model_validate(
+        {**{name: getattr(snippet, name) for name in fields}, "check": snippet.check or UNCHECKED}
+    )

@@ -43,6 +43,9 @@ class MessagePublic(BaseModel):
     snippets: list[SnippetPublic]
     created_at: datetime
     completed_at: datetime | None
+    repair_of: str | None = Field(
+        description="An automatic repair: the answer (a sibling) whose code failed its check; null otherwise."
+    )
 
 
 ConversationSource = Literal["app", "api", "import"]
@@ -168,6 +171,7 @@ def message_fields(message: Any, snippets: list[dict[str, Any]]) -> dict[str, An
         "snippets": snippets,
         "created_at": message.created_at,
         "completed_at": message.completed_at,
+        "repair_of": message.repair_of,
     }
 
 

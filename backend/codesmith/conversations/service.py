@@ -46,10 +46,12 @@ _DETAIL_MESSAGE_COLUMNS = [
         "cost_usd",
         "created_at",
         "completed_at",
+        "repair_of",
     )
 ]
 _DETAIL_SNIPPET_COLUMNS = [
-    _snippets.c[name] for name in ("id", "conversation_id", "message_id", "language", "code", "title", "created_at")
+    *(_snippets.c[name] for name in ("id", "conversation_id", "message_id", "language", "code", "title", "created_at")),
+    _snippets.c.check_result.label("check"),
 ]
 
 

@@ -112,3 +112,5 @@ class Message(IdMixin, Base):
     # While it runs: the replica whose task owns the generation, and until when its lease holds.
     owner: Mapped[str | None] = mapped_column(String(120), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # An automatic repair: the answer (a sibling) whose failed checks it repairs (0015).
+    repair_of: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -11,7 +11,7 @@ from codesmith.db import SessionDep
 from codesmith.pagination import CursorQuery, LimitQuery, Page
 from codesmith.snippets import service
 from codesmith.snippets.filenames import content_disposition, download_filename
-from codesmith.snippets.schemas import SnippetPublic
+from codesmith.snippets.schemas import SnippetPublic, snippet_fields
 
 router = APIRouter(prefix="/snippets", tags=["snippets"])
 
@@ -37,7 +37,7 @@ async def list_snippets(
 
 @router.get("/{snippet_id}", response_model=SnippetPublic)
 async def get_snippet(snippet_id: str, user: CurrentUser, session: SessionDep) -> SnippetPublic:
-    return SnippetPublic.model_validate(await service.get_owned(session, user, snippet_id))
+    return SnippetPublic.model_validate(snippet_fields(await service.get_owned(session, user, snippet_id)))
 
 
 @router.get(

@@ -146,8 +146,9 @@ async def get_owned(session: AsyncSession, user: User, snippet_id: str) -> Snipp
 
 
 _LIST_COLUMNS = [
-    Snippet.__table__.c[name]
-    for name in ("id", "conversation_id", "message_id", "language", "code", "title", "created_at")
+    *(Snippet.__table__.c[name] for name in ("id", "conversation_id", "message_id", "language", "code", "title")),
+    Snippet.__table__.c.created_at,
+    Snippet.__table__.c.check_result.label("check"),
 ]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin
@@ -26,6 +27,8 @@ class Snippet(IdMixin, Base):
     code: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column()
+    # The check's JSON ({"status", "checker", "diagnostics"}); None: stored before checks existed (0015).
+    check: Mapped[dict[str, Any] | None] = mapped_column("check_result", JSON, default=None)
 
     @property
     def filename(self) -> str:

@@ -49,6 +49,12 @@ class UserPublic(BaseModel):
     retention_limit_days: int | None = Field(
         description="The server's longest retention in days (CODESMITH_RETENTION_DAYS; null: none)."
     )
+    auto_repair: bool = Field(
+        description="Whether an answer whose code fails its check is repaired once (the user's switch)."
+    )
+    auto_repair_available: bool = Field(
+        description="Whether this server repairs answers at all (CODESMITH_AUTO_REPAIR); off: the switch does nothing."
+    )
 
 
 def _openai_key_shape(value: str) -> str:

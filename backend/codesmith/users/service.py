@@ -47,7 +47,14 @@ def to_public(user: User, settings: Settings) -> UserPublic:
         created_at=user.created_at,
         retention_days=user.retention_days,
         retention_limit_days=settings.retention_days,
+        auto_repair=user.auto_repair,
+        auto_repair_available=settings.auto_repair,
     )
+
+
+async def set_auto_repair(session: AsyncSession, user: User, enabled: bool) -> None:
+    user.auto_repair = enabled
+    await session.flush()
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:

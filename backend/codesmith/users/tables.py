@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, false
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codesmith.db import Base, IdMixin, TimestampMixin
@@ -34,6 +34,8 @@ class User(IdMixin, TimestampMixin, Base):
     last_active_at: Mapped[datetime | None] = mapped_column(default=None)
     # Delete conversations not updated for this many days (None: keep; capped by CODESMITH_RETENTION_DAYS).
     retention_days: Mapped[int | None] = mapped_column(default=None)
+    # Repair an answer whose code fails its check, once (CODESMITH_AUTO_REPAIR can turn it off for all).
+    auto_repair: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class ApiToken(IdMixin, Base):

@@ -33,10 +33,17 @@ class Owner:
     email: str
     created_at: datetime
     retention_days: int | None
+    auto_repair: bool
 
     @classmethod
     def of(cls, user: User) -> Owner:
-        return cls(id=user.id, email=user.email, created_at=user.created_at, retention_days=user.retention_days)
+        return cls(
+            id=user.id,
+            email=user.email,
+            created_at=user.created_at,
+            retention_days=user.retention_days,
+            auto_repair=user.auto_repair,
+        )
 
 
 def _dumps(value: Any) -> bytes:
@@ -49,7 +56,7 @@ def header(owner: Owner, models: list[dict[str, Any]]) -> dict[str, Any]:
         "version": EXPORT_VERSION,
         "exported_at": utcnow(),
         "user": {"id": owner.id, "email": owner.email, "created_at": owner.created_at},
-        "settings": {"retention_days": owner.retention_days},
+        "settings": {"retention_days": owner.retention_days, "auto_repair": owner.auto_repair},
         "models": models,
     }
 

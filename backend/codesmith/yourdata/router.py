@@ -86,6 +86,8 @@ async def import_data(request: Request, user: CurrentUser, session: SessionDep) 
 async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> UserPublic:
     if "retention_days" in data.model_fields_set:
         await retention.set_retention(session, user, data.retention_days)
+    if data.auto_repair is not None:
+        await users.set_auto_repair(session, user, data.auto_repair)
     return users.to_public(user, settings)
 
 

@@ -98,6 +98,7 @@ class ExportUser(BaseModel):
 
 class ExportSettings(BaseModel):
     retention_days: int | None = None
+    auto_repair: bool = True
 
 
 class CodesmithExport(BaseModel):
@@ -184,4 +185,9 @@ class UserUpdate(BaseModel):
         default=None,
         description="Delete my conversations not updated for this many days (null: keep them); "
         "the server's CODESMITH_RETENTION_DAYS still applies when it is shorter.",
+    )
+    auto_repair: bool | None = Field(
+        default=None,
+        description="Ask the model once more when an answer's code fails its check (off: keep the answer as it is). "
+        "Null leaves it unchanged.",
     )

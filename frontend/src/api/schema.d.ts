@@ -1152,6 +1152,23 @@ export interface components {
             /** Requests */
             requests: number;
         };
+        /**
+         * Diagnostic
+         * @description One problem a checker found, at its place in the snippet (1-based line and column).
+         */
+        Diagnostic: {
+            /**
+             * Code
+             * @description The checker's rule or error code (e.g. F821), when it has one.
+             */
+            code: string | null;
+            /** Column */
+            column: number;
+            /** Line */
+            line: number;
+            /** Message */
+            message: string;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -1270,6 +1287,11 @@ export interface components {
         };
         /** ExportSettings */
         ExportSettings: {
+            /**
+             * Auto Repair
+             * @default true
+             */
+            auto_repair?: boolean;
             /** Retention Days */
             retention_days?: number | null;
         };
@@ -1479,6 +1501,11 @@ export interface components {
             model_id: string | null;
             /** Parent Id */
             parent_id: string | null;
+            /**
+             * Repair Of
+             * @description An automatic repair: the answer (a sibling) whose code failed its check; null otherwise.
+             */
+            repair_of: string | null;
             /**
              * Role
              * @enum {string}
@@ -1868,10 +1895,33 @@ export interface components {
             gpu_hourly_usd: number;
         };
         /**
+         * SnippetCheck
+         * @description What checking the snippet's code found: `passed`, `failed` (with diagnostics) or `unchecked` (a language
+         *     without a checker, a check that ran out of time, or a snippet stored before checks existed).
+         */
+        SnippetCheck: {
+            /**
+             * Checker
+             * @description What checked it (e.g. ruff, tree-sitter-go, sqlglot); null: nothing.
+             */
+            checker: string | null;
+            /**
+             * Diagnostics
+             * @description The problems found, in line order (failed only).
+             */
+            diagnostics: components["schemas"]["Diagnostic"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "passed" | "failed" | "unchecked";
+        };
+        /**
          * SnippetPublic
          * @description One fenced code block of a complete assistant message.
          */
         SnippetPublic: {
+            check: components["schemas"]["SnippetCheck"];
             /** Code */
             code: string;
             /** Conversation Id */
@@ -2063,6 +2113,16 @@ export interface components {
         /** UserPublic */
         UserPublic: {
             /**
+             * Auto Repair
+             * @description Whether an answer whose code fails its check is repaired once (the user's switch).
+             */
+            auto_repair: boolean;
+            /**
+             * Auto Repair Available
+             * @description Whether this server repairs answers at all (CODESMITH_AUTO_REPAIR); off: the switch does nothing.
+             */
+            auto_repair_available: boolean;
+            /**
              * Created At
              * Format: date-time
              */
@@ -2095,6 +2155,11 @@ export interface components {
         };
         /** UserUpdate */
         UserUpdate: {
+            /**
+             * Auto Repair
+             * @description Ask the model once more when an answer's code fails its check (off: keep the answer as it is). Null leaves it unchanged.
+             */
+            auto_repair?: boolean | null;
             /**
              * Retention Days
              * @description Delete my conversations not updated for this many days (null: keep them); the server's CODESMITH_RETENTION_DAYS still applies when it is shorter.
