@@ -34,6 +34,11 @@ DEFAULT_REPLY = (
 )
 NOT_CODE_REPLY = "NOT_CODE: That is a request for a poem, not for code.\nRoses are red, violets are blue."
 PROSE_REPLY = "Sure! The capital of France is Paris, a city famous for its museums and cafes."
+# "[[reply:broken]]": an answer whose Python fails its check (an undefined name on line 2), and the
+# answer to Codesmith's repair request (its last user message starts with REPAIR_REQUEST_START).
+BROKEN_REPLY = "Here it is:\n\n```python\ndef add(a, b):\n    return a + c\n```\n"
+FIXED_REPLY = "Fixed:\n\n```python\ndef add(a, b):\n    return a + b\n```\n"
+REPAIR_REQUEST_START = "The code in your answer does not pass its checks"
 
 
 @dataclass
@@ -64,6 +69,8 @@ class Behaviour:
     repeat_reply: int = 1
     # With keepalive_every: stream this many tokens first, then only comments.
     keepalive_after_tokens: int | None = None
+    # Answers given in turn, one per chat request, before `reply` (which then answers the rest).
+    replies: list[str] = field(default_factory=list)
 
     def model_check_failed(self, body: dict[str, Any]) -> bool:
         return str(body.get("model")) not in self.models
@@ -132,9 +139,13 @@ class FakeUpstream:
 
     def _reply_for(self, body: dict[str, Any]) -> str:
         b = self.behaviour
+        if b.replies:
+            return b.replies.pop(0)
         if b.directives:
-            last = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), None)
-            text = str(last.get("content", "")) if last else ""
+            users = [str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "user"]
+            text = users[-1] if users else ""
+            if any("[[reply:broken]]" in content for content in users):
+                return FIXED_REPLY if text.startswith(REPAIR_REQUEST_START) else BROKEN_REPLY
             if "[[reply:not_code]]" in text:
                 return NOT_CODE_REPLY
             if "[[reply:prose]]" in text:

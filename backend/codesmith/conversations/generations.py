@@ -128,6 +128,7 @@ class GenerationService:
         # None: reserved by a request that is still preparing its generation.
         self._by_conversation: dict[str, Generation | None] = {}
         self._upkeep: asyncio.Task[None] | None = None
+        self.stopping = False  # shutting down: no new repair starts
 
     @property
     def lease_seconds(self) -> float:
@@ -143,6 +144,7 @@ class GenerationService:
 
     async def shutdown(self) -> None:
         """Let running generations finish within the grace period, then store the rest as interrupted."""
+        self.stopping = True
         try:
             await self._stop_running()
         finally:
@@ -196,6 +198,8 @@ class GenerationService:
             parent_id=parent_id,
             model_id=job.model.id,
         )
+        if job.repairable:
+            generation.repair = asyncio.get_running_loop().create_future()
         self._by_message[generation.message_id] = generation
         self._by_conversation[generation.conversation_id] = generation
         if self.fanout is not None:
@@ -215,6 +219,8 @@ class GenerationService:
 
     def _ended(self, generation: Generation, _: asyncio.Task[None]) -> None:
         ACTIVE_GENERATIONS.dec()
+        if generation.repair is not None and not generation.repair.done():
+            generation.repair.set_result(None)  # its task ended before deciding (a shutdown, a bug)
         if generation.final is None and not generation.closing:  # it never got as far as storing an end
             self.forget(generation)
             generation.publish(

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from codesmith.config import Settings
+from codesmith.conversations import repair, sse, tree
 from codesmith.conversations import service as conversations
-from codesmith.conversations import sse, tree
 from codesmith.conversations.generations import IN_PROGRESS, GenerationService
 from codesmith.conversations.jobs import Job
 from codesmith.conversations.prompt import Context, Turn, build_context, chat_messages, title_from
@@ -192,7 +192,8 @@ async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Gen
         stored.append(_stored_turn(conversation, who.user, parent, turn, at))
     with who.generations.reserve(conversation.id):
         session.add_all([conversation, *stored])
-        return await _launch(session, who, conversation, stored[-1], model, context, data.options)
+        # An OpenAI client expects one answer to its request: no repair on /v1.
+        return await _launch(session, who, conversation, stored[-1], model, context, data.options, repairable=False)
 
 
 async def cancel(
@@ -239,12 +240,32 @@ async def answer(
         raise
     if stream:
         first = sse.encode("start", _start_payload(started), 0)
-        events = started.events(0, who.settings.sse_heartbeat_seconds, first=first)
+        events = _with_repair(started, who.settings.sse_heartbeat_seconds, first)
         return sse.EventStreamResponse(events, on_close=release)
     await started.finished.wait()
+    fixing = await repair.repair_of(started)
+    if fixing is not None:  # a non-streamed request answers once the repair has ended too
+        await fixing.finished.wait()
     await session.commit()  # end any read transaction: the runner's writes must be visible
     session.expunge_all()  # forget what this request loaded: the runner has written since
     return await conversations.get_detail(session, who.user, started.conversation_id)
+
+
+async def _with_repair(generation: Generation, heartbeat: float, first: bytes) -> AsyncIterator[bytes]:
+    """The generation's events; then, when its code failed its check and it is repaired, `repair` and the
+    repair's own events (their ids are offsets within the repair's text) in the same stream."""
+    async for event in generation.events(0, heartbeat, first=first):
+        yield event
+    fixing = await repair.repair_of(generation)
+    if fixing is None:
+        return
+    yield sse.encode("repair", _repair_payload(fixing), 0)
+    async for event in fixing.events(0, heartbeat):
+        yield event
+
+
+def _repair_payload(fixing: Generation) -> dict[str, Any]:
+    return {**_start_payload(fixing), "repair_of": fixing.repair_of, "problems": fixing.problems}
 
 
 def _start_payload(generation: Generation) -> dict[str, Any]:
@@ -336,6 +357,8 @@ async def _launch(
     model: ResolvedModel,
     context: Context,
     options: Mapping[str, Any] | None = None,
+    *,
+    repairable: bool = True,
 ) -> Generation:
     """Store the new messages (committed: they survive whatever the upstream does) with the answer owned
     by this replica under a lease, and start its runner. Another replica that started a generation in
@@ -367,7 +390,16 @@ async def _launch(
             await session.rollback()
             raise GenerationInProgress(IN_PROGRESS) from None
         raise
-    job = Job(answer.id, conversation.id, who.user.id, model, context, reservation, options=options)
+    job = Job(
+        answer.id,
+        conversation.id,
+        who.user.id,
+        model,
+        context,
+        reservation,
+        options=options,
+        repairable=repairable and who.settings.auto_repair and who.user.auto_repair,
+    )
     return who.generations.start(job, parent.id)
 
 

@@ -26,6 +26,8 @@ class Job:
     store: bool = True
     # Sampling parameters passed on to the upstream as they are (temperature, top_p, stop, seed...).
     options: Mapping[str, Any] | None = None
+    # True: when its answer completes with code that fails its check, it is repaired once (repair.py).
+    repairable: bool = False
 
 
 @dataclass(slots=True)

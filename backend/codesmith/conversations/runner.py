@@ -16,7 +16,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, cast
 
 from codesmith.config import Settings
-from codesmith.conversations import sse
+from codesmith.conversations import repair, sse
 from codesmith.conversations.jobs import Job, Outcome
 from codesmith.conversations.running import Generation
 from codesmith.conversations.store import store_final, store_usage_only
@@ -70,6 +70,7 @@ async def run(service: GenerationService, job: Job, generation: Generation) -> N
         await asyncio.shield(final)
     finally:
         _count(job, outcome)
+    await repair.after_answer(service, job, generation)
 
 
 def _publish(service: GenerationService, generation: Generation, stored: asyncio.Future[bytes]) -> None:

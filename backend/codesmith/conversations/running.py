@@ -40,6 +40,9 @@ class Generation:
         "model_id",
         "outcome",
         "parent_id",
+        "problems",
+        "repair",
+        "repair_of",
         "status",
         "stop_reason",
         "task",
@@ -67,6 +70,11 @@ class Generation:
         self._changed: asyncio.Event | None = None  # exists only while someone waits
         # Told of every change (new text, the end): the fan-out to other replicas, when there is one.
         self.listener: Callable[[Generation], None] | None = None
+        # A repairable generation: the repair that follows it, once decided (None: none). repair.py sets it.
+        self.repair: asyncio.Future[Generation | None] | None = None
+        # A repair: the answer it repairs, and how many problems that answer's checks found.
+        self.repair_of: str | None = None
+        self.problems = 0
 
     # -- the producer side (the generation's task) -------------------------------------------------
     def append(self, text: str) -> None:

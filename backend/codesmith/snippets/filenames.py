@@ -29,13 +29,13 @@ def filename_for(title: str, language: str | None) -> str:
     base = title.replace("\\", "/").rsplit("/", 1)[-1]
     if base.lower() in _SPECIAL_FILES:
         return _safe_stem(base) or "snippet"
-    stem, ext = _split_extension(base)
+    stem, ext = split_extension(base)
     if not ext:
         stem, ext = _stem_of_title(title), extension_for(language)
     return (_safe_stem(stem) or "snippet") + ext
 
 
-def _split_extension(name: str) -> tuple[str, str]:
+def split_extension(name: str) -> tuple[str, str]:
     match = re.fullmatch(r"(?P<stem>[^\s()]+)(?P<ext>\.[A-Za-z0-9]{1,10})", name)
     return (match.group("stem"), match.group("ext").lower()) if match else (name, "")
 
@@ -59,7 +59,7 @@ def content_disposition(filename: str) -> str:
     """An attachment header; non-ASCII names travel in RFC 6266's filename*, with an ASCII fallback."""
     if filename.isascii():
         return f'attachment; filename="{filename}"'
-    stem, ext = _split_extension(filename)
+    stem, ext = split_extension(filename)
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     fallback = (_safe_stem(ascii_stem) or "snippet") + ext
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

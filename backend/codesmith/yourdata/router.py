@@ -3,21 +3,26 @@ and export one conversation."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from codesmith.auth.deps import CurrentUser
 from codesmith.auth.throttle import ThrottleDep
 from codesmith.conversations import service as conversations
 from codesmith.conversations import tree
 from codesmith.conversations.generations import GenerationsDep
+from codesmith.conversations.tables import Message, Role
 from codesmith.db import SessionDep, utcnow
 from codesmith.deps import KeyringDep, LlmDep, SettingsDep
-from codesmith.errors import ValidationFailed
+from codesmith.errors import NotFound, ValidationFailed
+from codesmith.snippets import archive
 from codesmith.snippets.filenames import content_disposition
+from codesmith.snippets.tables import Snippet
 from codesmith.users import service as users
 from codesmith.users.schemas import UserPublic
 from codesmith.yourdata import deletion, export, gate, importing, markdown, retention
@@ -145,6 +150,37 @@ async def export_conversation(
     messages = await tree.load(session, conversation.id)
     text = markdown.render(conversation.title, messages.values())
     return Response(text, media_type="text/markdown; charset=utf-8", headers=_attachment(f"{stem}.md"))
+
+
+@conversation_router.get(
+    "/{conversation_id}/snippets.zip",
+    response_class=Response,
+    responses={200: {"description": "The snippets as files in a zip.", "content": {"application/zip": {}}}},
+)
+async def download_snippets(
+    conversation_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    message_id: Annotated[
+        str | None, Query(description="One version (an assistant message) only; default: the whole conversation.")
+    ] = None,
+) -> Response:
+    """Every snippet of the conversation (identical code once, the newest copy), or of one answer, as files named
+    like their `filename`; a name used twice is numbered (`sort-2.py`)."""
+    conversation = await conversations.get_owned(session, user, conversation_id)
+    query = select(Snippet).where(Snippet.conversation_id == conversation.id)
+    stem = markdown.slug(conversation.title)
+    if message_id is not None:
+        message = await session.get(Message, message_id)
+        if message is None or message.conversation_id != conversation.id or message.role != Role.ASSISTANT:
+            raise NotFound("message")
+        query = query.where(Snippet.message_id == message.id)
+        stem = f"{stem}-{message.id[:8]}"
+    found = list((await session.scalars(query)).all())
+    await session.commit()  # nothing more to read: the archive is built without a transaction open
+    chosen = archive.newest_first(found) if message_id is None else archive.answer_order(found)
+    body = await asyncio.to_thread(archive.zip_of, chosen)
+    return Response(body, media_type="application/zip", headers=_attachment(f"{stem}-snippets.zip"))
 
 
 def _attachment(filename: str) -> dict[str, str]:
