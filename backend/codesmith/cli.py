@@ -68,6 +68,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 async def _create_admin(email: str, password: str) -> str:
+    from codesmith.admin import audit
     from codesmith.db import make_engine, make_sessionmaker
     from codesmith.security import Keyring, use_password_hash_memory
     from codesmith.users import service
@@ -81,10 +82,12 @@ async def _create_admin(email: str, password: str) -> str:
             existing = await service.get_by_email(session, email)
             if existing is not None:
                 existing.is_admin = True
+                audit.record(session, None, "user.update", "user", existing.id, {"is_admin": True, "by": "cli"})
                 await session.commit()
                 return f"{existing.email} is now an administrator."
             data = UserCreate(email=email, password=password)
             user = await service.register(session, Keyring(settings.resolved_secret_key()), data, is_admin=True)
+            audit.record(session, None, "user.create", "user", user.id, {"is_admin": True, "by": "cli"})
             await session.commit()
             return f"Administrator {user.email} created."
     finally:

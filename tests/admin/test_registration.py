@@ -102,6 +102,10 @@ class TestTheMode:
             get_settings.cache_clear()
         signed_in = await sign_in(client, "boss@example.com", PASSWORD)
         assert signed_in.status_code == 200, signed_in.text
+        # The audit log says so, by the command line (no one signed in).
+        boss = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        events = (await client.get("/admin/audit?action=user.create", headers=boss)).json()["items"]
+        assert [(e["actor"], e["details"]) for e in events] == [(None, {"is_admin": True, "by": "cli"})]
 
     async def test_a_change_reaches_every_replica(self, settings: Settings) -> None:
         async with (

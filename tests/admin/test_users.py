@@ -46,6 +46,8 @@ class TestWhoMayCall:
             ("POST", "/admin/invitations", {}),
             ("GET", "/admin/invitations", None),
             ("DELETE", "/admin/invitations/{id}", None),
+            ("GET", "/admin/users/{id}/limits", None),
+            ("PUT", "/admin/users/{id}/limits", {"requests_per_minute": 5, "tokens_per_day": None}),
         ],
     )
     async def test_a_member_is_forbidden_and_no_sign_in_is_401(

@@ -15,7 +15,7 @@ from codesmith.users.tables import User
 
 def record(
     session: AsyncSession,
-    actor: User,
+    actor: User | None,
     action: str,
     target_type: str | None,
     target_id: str | None,
@@ -23,12 +23,13 @@ def record(
 ) -> None:
     """Add the event to the session: it commits or rolls back with the change it describes.
 
-    `details` says what changed and must never hold a secret (a key is noted as "changed").
+    `details` says what changed and must never hold a secret (a key is noted as "changed"). No `actor`: the
+    server's command line (`codesmith create-admin`), which is nobody signed in.
     """
     session.add(
         AuditEvent(
-            actor_id=actor.id,
-            actor_email=actor.email,
+            actor_id=actor.id if actor is not None else None,
+            actor_email=actor.email if actor is not None else None,
             action=action,
             target_type=target_type,
             target_id=target_id,
