@@ -26,6 +26,7 @@ from codesmith.conversations.tables import ACTIVE_STATUSES, Message, MessageStat
 from codesmith.db import utcnow
 from codesmith.llm.pricing import cost_usd
 from codesmith.models import service as models
+from codesmith.snippets.checks import check_off_the_loop
 from codesmith.snippets.service import extract_off_the_loop, snippets_of_messages, store_snippets
 from codesmith.snippets.tables import Snippet
 from codesmith.usage import service as usage_ledger
@@ -259,8 +260,9 @@ async def _store_final_once(
     offset: int,
 ) -> bytes:
     complete = outcome.status == MessageStatus.COMPLETE
-    # Parsed before the write: SQLite's one write lock is never held while an answer is parsed.
+    # Parsed and checked before the write: SQLite's one write lock is never held while an answer is parsed.
     extracted = await extract_off_the_loop(values["content"]) if complete else []
+    checks = await check_off_the_loop(extracted) if extracted else []
     async with sessionmaker() as session:
         message = await finish_if_owned(session, job.message_id, owner, **values)
         if message is None:  # cancelled elsewhere or reaped meanwhile (that state stands), or deleted
@@ -271,7 +273,7 @@ async def _store_final_once(
             if message is None:
                 return sse.error("not_found", "The conversation was deleted.", job.message_id, offset)
             return await stored_terminal_event(session, message, offset)
-        snippets = await store_snippets(session, message, extracted, replace=False) if complete else []
+        snippets = await store_snippets(session, message, extracted, replace=False, checks=checks) if complete else []
         await _record_usage(session, job, outcome, values, message, written=True)
         if complete and not job.model.known_ok:
             await models.mark_ok(session, job.model.id)  # the model answers: whatever its last check said

@@ -1,7 +1,8 @@
 """Fenced code blocks out of a Markdown answer: language (normalised), code and a short title.
 
 Follows CommonMark's fence rules (``` or ~~~, three or more, closed by a fence of the same kind at least as
-long, up to three spaces of indentation) and tolerates fences inside list items, where models put them.
+long, up to three spaces of indentation) and tolerates fences inside list items and blockquotes, where models
+put them. `fenced_blocks` is the one fence parser: the guard's "does the answer contain code" asks it too.
 
 Answers come from models, which are untrusted: every step here is linear in the answer's length. Patterns
 are either plain string scanning or regexes in which no two quantifiers can match the same characters
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 MAX_TITLE = 80
@@ -21,6 +23,8 @@ TITLE_LINES = 60
 TITLE_LINE_CHARS = 300
 # A fence's info string is a language and perhaps a file name; shlex need not read a novel.
 MAX_INFO_CHARS = 1000
+# Blockquote markers read before a fence (`> > ```): more is not Markdown anyone writes.
+MAX_QUOTE_DEPTH = 10
 
 # Aliases seen in fence info strings -> the one name stored, filtered on and mapped to an extension.
 _ALIASES = {
@@ -233,6 +237,7 @@ class _OpenFence:
     length: int
     indent: int
     max_closer_indent: int
+    quote_depth: int  # the `>` markers before it: a line with fewer ends the blockquote, and the block
     info: str
     lines: list[str]
 
@@ -257,7 +262,7 @@ def extract_untitled_snippets(markdown: str) -> list[ExtractedSnippet]:
 
 def _snippets(markdown: str, *, titled: bool) -> list[ExtractedSnippet]:
     snippets: list[ExtractedSnippet] = []
-    for info, code in _fenced_blocks(markdown):
+    for info, code in fenced_blocks(markdown):
         if not code.strip():
             continue  # an empty block is no code to keep or download
         language, filename = parse_info_string(info)
@@ -272,22 +277,47 @@ def _snippets(markdown: str, *, titled: bool) -> list[ExtractedSnippet]:
     return snippets
 
 
-def _fenced_blocks(markdown: str) -> list[tuple[str, str]]:
-    blocks: list[tuple[str, str]] = []
+def fenced_blocks(markdown: str) -> Iterator[tuple[str, str]]:
+    """(info string, code) of each fenced block, in order, empty ones included; an unclosed last fence
+    counts. A generator: a caller that needs only the first block stops there."""
     fence: _OpenFence | None = None
     list_indent = 0  # content column of the list item we are in, so its fences count too
-    for line in _LINE_BREAK.split(markdown):
+    for raw in _LINE_BREAK.split(markdown):
         if fence is not None:
-            if _closes(line, fence):
-                blocks.append((fence.info, _block_code(fence.lines)))
+            depth, line = _unquote(raw, fence.quote_depth)
+            if depth < fence.quote_depth:  # the blockquote holding the block ended, and the block with it
+                yield fence.info, _block_code(fence.lines)
                 fence = None
+            elif _closes(line, fence):
+                yield fence.info, _block_code(fence.lines)
+                fence = None
+                continue
             else:
                 fence.lines.append(_strip_indent(line, fence.indent))
-            continue
+                continue
+        depth, line = _unquote(raw, MAX_QUOTE_DEPTH)
         fence, list_indent = _scan_outside(line, list_indent)
+        if fence is not None:
+            fence.quote_depth = depth
     if fence is not None:
-        blocks.append((fence.info, _block_code(fence.lines)))
-    return blocks
+        yield fence.info, _block_code(fence.lines)
+
+
+def _unquote(line: str, most: int) -> tuple[int, str]:
+    """The line without up to `most` blockquote markers (`>`, after up to three spaces, and one space after
+    it), and how many it had. Index arithmetic: one pass, however many markers."""
+    depth, index, length = 0, 0, len(line)
+    while depth < most:
+        marker = index
+        while marker < length and marker - index < 4 and line[marker] == " ":
+            marker += 1
+        if marker >= length or line[marker] != ">" or marker - index > 3:
+            break
+        index = marker + 1
+        if index < length and line[index] == " ":
+            index += 1
+        depth += 1
+    return depth, line[index:] if index else line
 
 
 def _scan_outside(line: str, list_indent: int) -> tuple[_OpenFence | None, int]:
@@ -319,7 +349,7 @@ def _opening(text: str, indent: int, container: int) -> _OpenFence | None:
     info = text[length:].strip()
     if char == "`" and "`" in info:
         return None  # ```code``` on one line is inline code, not a fence
-    return _OpenFence(char, length, indent, container + 3, info, [])
+    return _OpenFence(char, length, indent, container + 3, 0, info, [])
 
 
 def _closes(line: str, fence: _OpenFence) -> bool:

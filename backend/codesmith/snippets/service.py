@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -41,6 +42,7 @@ from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
 from codesmith.errors import NotFound
 from codesmith.pagination import Page, page_of, paginate
+from codesmith.snippets.checks import Check
 from codesmith.snippets.extract import (
     ExtractedSnippet,
     extract_snippets,
@@ -70,14 +72,23 @@ snippet_search = table("snippet_search", column("snippet_id"), column("conversat
 
 
 async def store_snippets(
-    session: AsyncSession, message: Message, extracted: list[ExtractedSnippet] | None = None, *, replace: bool = True
+    session: AsyncSession,
+    message: Message,
+    extracted: list[ExtractedSnippet] | None = None,
+    *,
+    replace: bool = True,
+    checks: Sequence[Check] | None = None,
 ) -> list[Snippet]:
     """Replace the message's snippets with one per fenced block of its content (`extracted` when the caller
     parsed it already: before opening a write transaction); fill the conversation's preview once (a
     conditional UPDATE: the conversation need not be loaded). `replace=False`: the message has none yet
-    (a generation's final write, in the transaction that ends it)."""
+    (a generation's final write, in the transaction that ends it). `checks`: each extracted snippet's
+    check, computed before the transaction too (snippets/checks/); without them the snippets are stored
+    unchecked (NULL: served as unchecked)."""
     if extracted is None:
         extracted = await extract_off_the_loop(message.content)
+    if checks is not None and len(checks) != len(extracted):
+        raise ValueError("one check per extracted snippet")
     if replace:
         await session.execute(delete(Snippet).where(Snippet.message_id == message.id))
     stamp = message.completed_at or utcnow()
@@ -90,6 +101,7 @@ async def store_snippets(
             language=found.language,
             code=found.code,
             title=found.title,
+            check=checks[position] if checks is not None else None,
             # A microsecond apart, earlier blocks newest, so newest-first lists keep the answer's order.
             created_at=stamp + timedelta(microseconds=len(extracted) - 1 - position),
         )
