@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 from alembic import command
 from fastapi import FastAPI
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, column, delete, select, table
 from sqlalchemy.orm import Session
 
 from codesmith.migrations import alembic_config, upgrade
@@ -210,11 +211,13 @@ def test_the_migration_sums_the_existing_ledger(empty_database_url: str) -> None
 
 
 def _seed_ledger(connection: Connection) -> None:
+    # The user as the schema of 0013 has it (the ORM's User has columns of later migrations).
+    user_id = str(uuid4())
+    fields = {"id": user_id, "email": "old@example.com", "password_hash": "-", "is_admin": False, "token_version": 0}
+    fields |= {"created_at": WHEN, "updated_at": WHEN}
+    connection.execute(table("users", *(column(name) for name in fields)).insert().values(fields))
     with Session(bind=connection) as session:
-        user = User(email="old@example.com", password_hash="-")
-        session.add(user)
-        session.flush()
-        same = {"user_id": user.id, "model_id": "m1", "model_name": "gpt-4o"}
+        same = {"user_id": user_id, "model_id": "m1", "model_name": "gpt-4o"}
         session.add_all(
             [
                 UsageRecord(**same, prompt_tokens=10, completion_tokens=2, cost_usd=0.25, created_at=WHEN),
@@ -222,7 +225,7 @@ def _seed_ledger(connection: Connection) -> None:
                     **same, prompt_tokens=20, completion_tokens=10, cost_usd=0.5, usage_estimated=True, created_at=WHEN
                 ),
                 UsageRecord(**same, prompt_tokens=1, completion_tokens=1, created_at=WHEN + timedelta(seconds=1)),
-                UsageRecord(user_id=user.id, prompt_tokens=5, completion_tokens=5, created_at=WHEN),
+                UsageRecord(user_id=user_id, prompt_tokens=5, completion_tokens=5, created_at=WHEN),
             ]
         )
         session.commit()
