@@ -245,3 +245,19 @@ class TestOffTheLoop:
 
     def test_stored_checks_that_are_none_are_not_failures(self) -> None:
         assert failures([None, {"status": "passed"}, {"status": "failed"}]) == [2]
+
+
+class TestGarbageCollection:
+    def test_sql_checks_leave_the_collector_as_they_found_it(self) -> None:
+        import gc
+
+        assert gc.isenabled()
+        check_code("sql", "SELECT 1;")
+        check_code("sql", "SELECT FROM WHERE (;")
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            check_code("sql", "SELECT 1;")
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
