@@ -1,5 +1,5 @@
 """`python -m bench`: Codesmith's benchmarks (streaming overhead against direct and LiteLLM, data at scale,
-replicas: one worker against two, deltas across replicas, the cost of leases and the reaper).
+replicas: one worker against two, deltas across replicas, the cost of leases and the reaper; snippet checks).
 
 Writes the raw figures as JSON into bench/results/ and prints markdown tables. The full run takes about
 seventeen minutes once the loaded databases are cached in bench/.cache/ (the first run loads them: ten
@@ -19,8 +19,8 @@ from typing import Any
 from bench import procs, report
 
 RESULTS_DIR = procs.BENCH_DIR / "results"
-SECTIONS = ("streaming", "scale", "replicas", "real-vllm", "openai", "export")
-DEFAULT_SECTIONS = ["streaming", "scale", "replicas", "openai", "export"]
+SECTIONS = ("streaming", "scale", "replicas", "real-vllm", "openai", "export", "checks")
+DEFAULT_SECTIONS = ["streaming", "scale", "replicas", "openai", "export", "checks"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             results["openai"] = _openai(args)
         if "export" in sections:
             results["export"] = _export(args)
+        if "checks" in sections:
+            results["checks"] = _checks(args)
     finally:
         results["seconds"] = round(time.monotonic() - started, 1)
         path = RESULTS_DIR / f"{stamp}.json"
@@ -128,6 +130,13 @@ def _export(args: argparse.Namespace) -> dict[str, Any]:
     return export.run(quick=args.quick)
 
 
+def _checks(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import checks
+
+    procs.say("snippet checks: each checker on ~300 lines, pathological input, a typical answer")
+    return checks.run(quick=args.quick)
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     parts = [
@@ -157,6 +166,10 @@ def render(results: dict[str, Any]) -> str:
         from bench import export
 
         parts += ["### Exporting a user's data", "", export.render(results["export"]), ""]
+    if "checks" in results:
+        from bench import checks
+
+        parts += ["### Snippet checks", "", checks.render(results["checks"]), ""]
     return "\n".join(parts)
 
 

@@ -53,8 +53,11 @@ def check_code(language: str | None, code: str, context: Context | None = None) 
         return unchecked()
     try:
         return checker(code, context)
-    except Exception:  # RecursionError and MemoryError included: a check never breaks storing an answer
-        logger.warning("a checker failed", exc_info=True, extra={"language": language, "chars": len(code)})
+    except Exception as error:  # RecursionError and MemoryError included: a check never breaks storing an answer
+        # No traceback: a RecursionError's is thousands of lines, and the code is the model's, not ours.
+        logger.warning(
+            "a checker failed", extra={"language": language, "chars": len(code), "error": type(error).__name__}
+        )
         return unchecked()
 
 
