@@ -312,6 +312,7 @@ export function placeholderMessage(fields: Partial<Message> & Pick<Message, "id"
     model_id: null,
     usage: null,
     snippets: [],
+    repair_of: null,
     created_at: new Date().toISOString(),
     completed_at: null,
     ...fields,

@@ -10,6 +10,8 @@ export const user: User = {
   created_at: "2025-01-01T00:00:00Z",
   retention_days: null,
   retention_limit_days: null,
+  auto_repair: true,
+  auto_repair_available: true,
 };
 
 export function model(fields: Partial<Model> = {}): Model {
@@ -48,6 +50,7 @@ export function message(fields: Partial<Message> & Pick<Message, "id">): Message
     model_id: "m-gpt",
     usage: null,
     snippets: [],
+    repair_of: null,
     created_at: new Date(Date.UTC(2025, 0, 1, 0, 0, tick)).toISOString(),
     completed_at: null,
     ...fields,
