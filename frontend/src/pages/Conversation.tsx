@@ -475,10 +475,6 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
   const live = useLiveGeneration(message.id);
   const streaming = Boolean(live) || RUNNING.includes(message.status);
   const text = live?.text ?? message.content;
-  const filenames = useMemo(
-    () => new Map(message.snippets.map((snippet) => [snippet.code.trim(), snippet.filename])),
-    [message.snippets],
-  );
   const model = models.find((item) => item.id === message.model_id);
   const [copied, setCopied] = useState(false);
   const waiting = streaming && text.length === 0;
@@ -496,7 +492,7 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
           ) : (
             // Inside the message, so its version switcher and Regenerate still work when the body cannot render.
             <ErrorBoundary raw={text} resetKey={text}>
-              <Markdown filenames={filenames}>{text}</Markdown>
+              <Markdown snippets={message.snippets} runnable={!streaming}>{text}</Markdown>
             </ErrorBoundary>
           )}
           {streaming && !waiting ? <span className="streaming-caret" aria-hidden="true" /> : null}
