@@ -124,8 +124,11 @@ function readZip(buffer: Buffer): Map<string, string> {
   return entries;
 }
 
-// Needs GET /conversations/{id}/snippets.zip (the lead's side of issue 17).
-test("Download all saves a zip of the conversation's snippets under their file names", async ({ app: page, api, fake }) => {
+// Needs GET /conversations/{id}/snippets.zip (the backend's side of issue 17): skipped, saying so, on a backend
+// whose OpenAPI does not describe it yet; it runs as soon as it does.
+test("Download all saves a zip of the conversation's snippets under their file names", async ({ app: page, api, fake, request }) => {
+  const openapi = (await (await request.get("/openapi.json")).json()) as { paths: Record<string, unknown> };
+  test.skip(!("/api/v1/conversations/{conversation_id}/snippets.zip" in openapi.paths), "no snippets.zip endpoint on this backend yet");
   const two = "```python\ndef add(a, b):\n    return a + b\n```\n\nAnd a test:\n\n```python\nassert add(1, 2) == 3\n```\n";
   await fake.set({ reply: `Here it is:\n\n${two}` });
   const conversation = await api.createConversation("Write a Python function that adds two numbers");
