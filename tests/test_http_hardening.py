@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from codesmith.config import Settings
 from codesmith.main import create_app
-from codesmith.middleware import PAGE_CSP
+from codesmith.middleware import PAGE_CSP, SANDBOX_CSP
 from tests.conftest import RegisterUser, UserHandle
 
 
@@ -135,6 +135,44 @@ class TestSecurityHeaders:
             assert "frame-ancestors 'none'" in csp
         script = await client.get("http://test/assets/app.js")
         assert script.headers["x-content-type-options"] == "nosniff"
+
+
+class TestSandboxPage:
+    """The page where answers' code runs: an opaque origin wherever it opens, framed by the app only."""
+
+    @pytest.fixture
+    def settings_overrides(self, tmp_path: Path) -> dict[str, Any]:
+        spa = tmp_path / "spa"
+        (spa / "pyodide").mkdir(parents=True)
+        (spa / "index.html").write_text("<!doctype html>")
+        (spa / "sandbox.html").write_text('<!doctype html><script src="/sandbox.js"></script>')
+        (spa / "pyodide" / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0")
+        return {"spa_dir": spa}
+
+    async def test_the_sandbox_is_sandboxed_and_only_the_app_may_frame_it(self, client: httpx.AsyncClient) -> None:
+        page = await client.get("http://test/sandbox.html")
+        assert page.status_code == 200
+        csp = page.headers["content-security-policy"]
+        assert csp == SANDBOX_CSP
+        directives = [directive.strip() for directive in csp.split(";")]
+        # allow-scripts only: never allow-same-origin, which would hand it the app's storage and cookies.
+        assert directives[0] == "sandbox allow-scripts"
+        assert "frame-ancestors 'self'" in directives
+        assert page.headers["x-frame-options"] == "SAMEORIGIN"
+
+    async def test_every_other_page_keeps_the_strict_policy(self, client: httpx.AsyncClient) -> None:
+        for path in ("/", "/sandbox.html/", "/c/sandbox.html", "/index.html"):
+            page = await client.get(f"http://test{path}")
+            assert page.headers["content-security-policy"] == PAGE_CSP, path
+            assert page.headers["x-frame-options"] == "DENY", path
+
+    async def test_pyodide_is_served_as_webassembly_readable_from_the_sandbox(self, client: httpx.AsyncClient) -> None:
+        wasm = await client.get("http://test/pyodide/pyodide.asm.wasm")
+        assert wasm.status_code == 200
+        assert wasm.headers["content-type"] == "application/wasm"
+        assert wasm.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in wasm.headers
+        assert "access-control-allow-origin" not in (await client.get("http://test/")).headers
 
 
 class TestApiConsole:

@@ -208,10 +208,21 @@ PAGE_CSP = (
 )
 # Everything else is data: it loads nothing and renders nothing.
 DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The SPA's sandbox page, where answers' code runs (frontend/public/sandbox.html): `sandbox allow-scripts` gives it
+# an opaque origin wherever it is opened (no storage, no cookies, no API as the user); only the app may frame it.
+# Inside, anything may run (it is there to run untrusted code): inline scripts, eval, WebAssembly, data: workers.
+SANDBOX_PATH = "/sandbox.html"
+SANDBOX_CSP = (
+    "sandbox allow-scripts; default-src 'self' blob: data:; "
+    "script-src 'self' http: https: 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' blob: data:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
+# Pyodide's runtime, fetched from the sandbox's opaque origin: public files, readable cross-origin (no credentials).
+PYODIDE_PREFIX = "/pyodide/"
 _COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 
@@ -231,8 +242,18 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                csp = PAGE_CSP if content_type.startswith(b"text/html") else DATA_CSP
-                headers.extend([*_COMMON_HEADERS, (b"content-security-policy", csp.encode())])
+                headers.extend([*_COMMON_HEADERS, *_framing_headers(scope["path"], content_type)])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _framing_headers(path: str, content_type: bytes) -> list[tuple[bytes, bytes]]:
+    """The CSP and framing rule of one answer: the sandbox page may be framed by the app, nothing else."""
+    if path == SANDBOX_PATH and content_type.startswith(b"text/html"):
+        return [(b"content-security-policy", SANDBOX_CSP.encode()), (b"x-frame-options", b"SAMEORIGIN")]
+    csp = PAGE_CSP if content_type.startswith(b"text/html") else DATA_CSP
+    headers = [(b"content-security-policy", csp.encode()), (b"x-frame-options", b"DENY")]
+    if path.startswith(PYODIDE_PREFIX):
+        headers.append((b"access-control-allow-origin", b"*"))
+    return headers

@@ -33,6 +33,7 @@ export type ModelCheck = Schemas["ModelCheck"];
 export type ModelHostPolicy = Schemas["ModelHostPolicy"];
 
 export type Snippet = Schemas["SnippetPublic"];
+export type SnippetCheck = Schemas["SnippetCheck"];
 export type Message = Schemas["MessagePublic"];
 export type MessageStatus = Message["status"];
 export type ConversationSummary = Schemas["ConversationListItem"];

@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
+import { snippet } from "../test/fixtures";
 import { Markdown, safeUrl } from "./Markdown";
 
 function renderMarkdown(text: string) {
@@ -99,8 +100,8 @@ describe("safeUrl", () => {
 describe("download names of code blocks", () => {
   it("use the API's file name of the stored snippet with the same code", () => {
     const markdown = "Here:\n\n```python\ndef add_numbers(a, b):\n    return a + b\n```\n";
-    const filenames = new Map([["def add_numbers(a, b):\n    return a + b", "add_numbers.py"]]);
-    render(<Markdown filenames={filenames}>{markdown}</Markdown>);
+    const snippets = [snippet({ code: "def add_numbers(a, b):\n    return a + b", filename: "add_numbers.py" })];
+    render(<Markdown snippets={snippets}>{markdown}</Markdown>);
     expect(screen.getByRole("button", { name: "Download as add_numbers.py" })).toBeInTheDocument();
   });
 });

@@ -5,6 +5,7 @@
 import { memo, type ReactNode, isValidElement, useMemo } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import remarkGfm from "remark-gfm";
+import type { Snippet } from "../api/types";
 import { CodeBlock } from "./CodeBlock";
 
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
@@ -32,13 +33,22 @@ function textOf(node: ReactNode): string {
   return "";
 }
 
-/** A fenced block as a CodeBlock; `filenames` (code -> the API's file name) names its download. */
-function renderPre(children: ReactNode, filenames?: ReadonlyMap<string, string>) {
+/** The stored snippets by their trimmed code: how a rendered block finds its file name and its check. */
+export function snippetsByCode(snippets: readonly Snippet[]): ReadonlyMap<string, Snippet> {
+  const byCode = new Map<string, Snippet>();
+  // The first of two identical blocks wins, as it does in answer order.
+  for (const snippet of snippets) if (!byCode.has(snippet.code.trim())) byCode.set(snippet.code.trim(), snippet);
+  return byCode;
+}
+
+/** A fenced block as a CodeBlock; its stored snippet (same code) names its download and carries its check. */
+function renderPre(children: ReactNode, snippets?: ReadonlyMap<string, Snippet>, runnable = false) {
   const child = Array.isArray(children) ? children[0] : children;
   const className = isValidElement<{ className?: string }>(child) ? (child.props.className ?? "") : "";
   const language = /language-([\w+#.-]+)/.exec(className)?.[1] ?? null;
   const code = textOf(child).replace(/\n$/, "");
-  return <CodeBlock code={code} language={language} title={filenames?.get(code.trim()) ?? null} />;
+  const snippet = snippets?.get(code.trim());
+  return <CodeBlock code={code} language={language} title={snippet?.filename ?? null} check={snippet?.check} runnable={runnable} />;
 }
 
 const components: Components = {
@@ -80,16 +90,20 @@ const components: Components = {
 
 export const Markdown = memo(function Markdown({
   children,
-  filenames,
+  snippets,
+  runnable = false,
 }: {
   children: string;
-  /** The stored snippets' file names by their code: downloads are named as the API names them. */
-  filenames?: ReadonlyMap<string, string>;
+  /** The message's stored snippets: downloads are named as the API names them, and each block shows its check. */
+  snippets?: readonly Snippet[];
+  /** Code blocks offer Run / Preview (a complete answer). */
+  runnable?: boolean;
 }) {
-  const withNames = useMemo<Components>(
-    () => (filenames?.size ? { ...components, pre: ({ children: block }) => renderPre(block, filenames) } : components),
-    [filenames],
-  );
+  const withNames = useMemo<Components>(() => {
+    if (!snippets?.length && !runnable) return components;
+    const byCode = snippetsByCode(snippets ?? []);
+    return { ...components, pre: ({ children: block }) => renderPre(block, byCode, runnable) };
+  }, [snippets, runnable]);
   return (
     <div className="prose-codesmith">
       <ReactMarkdown remarkPlugins={[remarkGfm]} urlTransform={safeUrl} components={withNames} skipHtml={false}>

@@ -1,5 +1,7 @@
 /** Files from the API: fetched with the session's token (a plain link would carry none), saved as a Blob. */
-import { errorFromBody } from "../api/errors";
+import { handleUnauthorized } from "../api/client";
+import { errorFromBody, errorFromResponse } from "../api/errors";
+import { getToken } from "./authStore";
 
 /** The file name a `Content-Disposition` header offers (RFC 6266: `filename*` wins over `filename`). */
 export function filenameFrom(disposition: string | null): string | null {
@@ -44,4 +46,29 @@ export async function saveDownload(
   const name = filenameFrom(response.headers.get("Content-Disposition")) ?? fallbackName;
   saveBlob(data, name);
   return name;
+}
+
+/**
+ * Saves a file the generated client does not describe yet (the snippets' zip, issue 17), fetched with the
+ * session's token; returns the name it was saved under.
+ */
+export async function saveApiFile(path: string, fallbackName: string): Promise<string> {
+  const headers = new Headers();
+  const token = getToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const request = new Request(new URL(path, globalThis.location.href), { headers, cache: "no-store" });
+  const response = await fetch(request);
+  if (!response.ok) {
+    handleUnauthorized(request, response);
+    throw await errorFromResponse(response);
+  }
+  const name = filenameFrom(response.headers.get("Content-Disposition")) ?? fallbackName;
+  saveBlob(await response.blob(), name);
+  return name;
+}
+
+/** The zip of a conversation's snippets, or of one version's (`messageId`). */
+export function snippetsZipPath(conversationId: string, messageId?: string): string {
+  const path = `/api/v1/conversations/${encodeURIComponent(conversationId)}/snippets.zip`;
+  return messageId ? `${path}?message_id=${encodeURIComponent(messageId)}` : path;
 }

@@ -16,7 +16,7 @@ import type {
   StartEvent,
 } from "../api/types";
 import { queryClient } from "./queryClient";
-import { generationEvents, type GenerationEvent } from "./sse";
+import { generationEvents, type GenerationEvent, type RepairEvent } from "./sse";
 
 export interface LiveGeneration {
   conversationId: string;
@@ -53,6 +53,14 @@ export function useLiveGeneration(messageId: string | undefined): LiveGeneration
 
 export function isLive(messageId: string): boolean {
   return live.has(messageId);
+}
+
+const repairListeners = new Set<(repair: RepairEvent) => void>();
+
+/** Called when a stream goes on with an automatic repair (its placeholder is already in the cache). */
+export function onRepairStarted(listener: (repair: RepairEvent) => void): () => void {
+  repairListeners.add(listener);
+  return () => repairListeners.delete(listener);
 }
 
 const base = "/api/v1/conversations";
@@ -98,7 +106,7 @@ export function startGeneration(request: GenerationRequest, onStart?: (start: St
     })
       .then((outcome) => {
         const started = state.started;
-        if (started) return finishOrReattach(started.conversation_id, started.message_id, outcome);
+        if (started) return finishOrReattach(started.conversation_id, outcome.messageId ?? started.message_id, outcome);
         reject(
           outcome.kind === "error"
             ? new ApiError({ status: 422, code: outcome.code, detail: outcome.detail })
@@ -131,7 +139,7 @@ async function reattach(conversationId: string, messageId: string, lastEventId: 
   });
   publish();
   const path = `${base}/${conversationId}/messages/${messageId}/stream`;
-  let outcome: Outcome;
+  let outcome: Tracked;
   try {
     outcome = await consume(generationEvents(path, { signal: controller.signal, lastEventId }), {
       controller,
@@ -141,7 +149,8 @@ async function reattach(conversationId: string, messageId: string, lastEventId: 
   } catch (error) {
     outcome = isApiError(error) && error.status !== 0 ? { kind: "gone" } : { kind: "dropped" };
   }
-  await finishOrReattach(conversationId, messageId, outcome, attempt + 1);
+  // After a repair event the stream was about the repair: that is the message to finish or re-attach to.
+  await finishOrReattach(conversationId, outcome.messageId ?? messageId, outcome, attempt + 1);
 }
 
 /** Stops a generation: the server keeps the partial answer as `cancelled`. */
@@ -167,6 +176,9 @@ type Outcome =
   | { kind: "aborted" }
   | { kind: "gone" };
 
+/** An outcome, and the message it is about when the stream switched to an automatic repair. */
+type Tracked = Outcome & { messageId?: string };
+
 interface ConsumeOptions {
   controller: AbortController;
   messageId?: string;
@@ -175,10 +187,15 @@ interface ConsumeOptions {
   replayFirstDelta?: boolean;
 }
 
-async function consume(events: AsyncGenerator<GenerationEvent>, options: ConsumeOptions): Promise<Outcome> {
+/**
+ * Reads a generation's stream to its end. A `done` settles that answer at once, but the reading goes on: the
+ * server may continue with `repair` (the answer's code failed its check) and the repair's own deltas and `done`.
+ */
+async function consume(events: AsyncGenerator<GenerationEvent>, options: ConsumeOptions): Promise<Tracked> {
   let messageId = options.messageId;
   let lastEventId: string | null = null;
   let firstDelta = true;
+  let settled: Message | null = null;
   if (messageId) controllers.set(messageId, options.controller);
   try {
     for await (const event of events) {
@@ -211,21 +228,68 @@ async function consume(events: AsyncGenerator<GenerationEvent>, options: Consume
           publish();
           break;
         }
+        case "repair": {
+          if (messageId && live.has(messageId) && settled === null) break; // a repair of an unfinished answer: not ours
+          messageId = event.data.message_id;
+          settled = null;
+          firstDelta = false; // the repair's text starts empty: its deltas append
+          lastEventId = null;
+          startRepair(event.data, options.controller);
+          break;
+        }
         case "done":
-          return { kind: "done", message: event.data };
+          if (settled) break;
+          settled = event.data;
+          if (messageId) settle(event.data.conversation_id, messageId, event.data);
+          break;
         case "error":
-          return { kind: "error", code: event.data.code, detail: event.data.detail };
+          return { kind: "error", code: event.data.code, detail: event.data.detail, ...(messageId ? { messageId } : {}) };
       }
     }
-    return { kind: "dropped", lastEventId };
+    if (settled) return { kind: "done", message: settled, ...(messageId ? { messageId } : {}) };
+    return { kind: "dropped", lastEventId, ...(messageId ? { messageId } : {}) };
   } catch (error) {
-    if (options.controller.signal.aborted) return { kind: "aborted" };
+    if (settled) return { kind: "done", message: settled, ...(messageId ? { messageId } : {}) };
+    if (options.controller.signal.aborted) return { kind: "aborted", ...(messageId ? { messageId } : {}) };
     if (!messageId) throw error;
-    return { kind: "dropped", lastEventId };
+    return { kind: "dropped", lastEventId, messageId };
   }
 }
 
-async function finishOrReattach(conversationId: string, messageId: string, outcome: Outcome, attempt = 0): Promise<void> {
+/** A finished answer: into the cache, out of the live map (its stream may go on with a repair). */
+function settle(conversationId: string, messageId: string, message: Message): void {
+  upsertMessage(conversationId, message);
+  controllers.delete(messageId);
+  forget(messageId);
+  refreshLists();
+}
+
+/** The repair's version appears at once (a placeholder sibling, streaming) and the views are told to show it. */
+function startRepair(repair: RepairEvent, controller: AbortController): void {
+  controllers.set(repair.message_id, controller);
+  live.set(repair.message_id, {
+    conversationId: repair.conversation_id,
+    messageId: repair.message_id,
+    parentId: repair.parent_id,
+    text: "",
+    phase: "streaming",
+  });
+  upsertMessage(
+    repair.conversation_id,
+    placeholderMessage({
+      id: repair.message_id,
+      conversation_id: repair.conversation_id,
+      role: "assistant",
+      parent_id: repair.parent_id,
+      model_id: repair.model_id,
+      repair_of: repair.repair_of,
+    }),
+  );
+  publish();
+  repairListeners.forEach((listener) => listener(repair));
+}
+
+async function finishOrReattach(conversationId: string, messageId: string, outcome: Tracked, attempt = 0): Promise<void> {
   controllers.delete(messageId);
   switch (outcome.kind) {
     case "done":
@@ -312,6 +376,7 @@ export function placeholderMessage(fields: Partial<Message> & Pick<Message, "id"
     model_id: null,
     usage: null,
     snippets: [],
+    repair_of: null,
     created_at: new Date().toISOString(),
     completed_at: null,
     ...fields,

@@ -140,8 +140,24 @@ export async function* readSSE(
   }
 }
 
+/**
+ * `event: repair` (issue 17): after a checked answer's `done`, the same stream goes on with its automatic repair,
+ * a new version (sibling) of that answer: this event, the repair's deltas (ids are offsets in its text), its own
+ * `done` or `error`. Written from docs/api.md until the backend's OpenAPI describes the stream's events.
+ */
+export interface RepairEvent {
+  message_id: string;
+  repair_of: string;
+  conversation_id: string;
+  parent_id: string | null;
+  model_id: string | null;
+  /** How many problems the checked answer's code had. */
+  problems: number;
+}
+
 export type GenerationEvent =
   | { type: "start"; data: StartEvent; id: string | null }
+  | { type: "repair"; data: RepairEvent; id: string | null }
   | { type: "delta"; data: DeltaEvent; id: string | null }
   | { type: "done"; data: Message; id: string | null }
   | { type: "error"; data: ErrorEvent; id: string | null };
@@ -154,7 +170,7 @@ export interface StreamRequest {
   onHeartbeat?: () => void;
 }
 
-const KNOWN_EVENTS = new Set(["start", "delta", "done", "error"]);
+const KNOWN_EVENTS = new Set(["start", "repair", "delta", "done", "error"]);
 
 /**
  * Opens a generation stream. A request refused before the generation starts answers with an HTTP

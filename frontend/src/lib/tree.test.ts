@@ -17,6 +17,7 @@ function message(id: string, parent: string | null, role: Message["role"] = "ass
     model_id: null,
     usage: null,
     snippets: [],
+    repair_of: null,
     created_at: new Date(Date.UTC(2025, 0, 1, 0, 0, clock)).toISOString(),
     completed_at: null,
   };

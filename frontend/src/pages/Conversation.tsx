@@ -1,5 +1,5 @@
 /** A conversation: the request, the streamed answer, versions, feedback, stop and regenerate. */
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, errorMessage } from "../api/errors";
 import { keys, useConversation, useModels, useRenameConversation } from "../api/queries";
@@ -27,6 +27,7 @@ import { formatNumber, formatUsd, plural, timeAgo } from "../lib/format";
 import {
   attachGeneration,
   isLive,
+  onRepairStarted,
   placeholderMessage,
   startGeneration,
   stopGeneration,
@@ -40,6 +41,12 @@ import { chooseMessage, visiblePath, type PathStep } from "../lib/tree";
 import { useFollowBottom } from "../hooks/useFollowBottom";
 import { announceGeneration, useGenerationBroadcast } from "../hooks/useGenerationBroadcast";
 import { useUndoableDeleteConversation } from "../hooks/useUndoableDelete";
+import { useToast } from "../components/Toast";
+import { DownloadIcon } from "../components/icons";
+import { saveApiFile, snippetsZipPath } from "../lib/download";
+
+// The diff library loads when a diff is shown.
+const VersionDiff = lazy(() => import("../components/VersionDiff"));
 
 const RUNNING: Message["status"][] = ["pending", "streaming"];
 
@@ -118,6 +125,15 @@ function Thread({ conversation, models }: { conversation: ConversationData; mode
       setChosen((current) => chooseMessage(messages, messageId, current));
     },
     [conversation.id],
+  );
+
+  // An automatic repair streams in as a new version of the answer: show it (the checked one stays a click away).
+  useEffect(
+    () =>
+      onRepairStarted((repair) => {
+        if (repair.conversation_id === conversation.id) show(repair.message_id);
+      }),
+    [conversation.id, show],
   );
 
   async function run(action: () => Promise<unknown>) {
@@ -308,6 +324,7 @@ function ThreadHeader({ conversation, models }: { conversation: ConversationData
           {conversation.language ? ` · ${languageLabel(conversation.language)}` : ""} · started {timeAgo(conversation.created_at)}
         </p>
       </div>
+      <DownloadSnippets conversationId={conversation.id} label="Download all snippets" disabled={!conversation.messages.some((m) => m.snippets.length)} />
       <ExportMenu conversationId={conversation.id} />
       {!editing ? (
         <Button size="sm" variant="ghost" onClick={() => { setTitle(conversation.title); setEditing(true); }} aria-label="Rename conversation">
@@ -475,18 +492,16 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
   const live = useLiveGeneration(message.id);
   const streaming = Boolean(live) || RUNNING.includes(message.status);
   const text = live?.text ?? message.content;
-  const filenames = useMemo(
-    () => new Map(message.snippets.map((snippet) => [snippet.code.trim(), snippet.filename])),
-    [message.snippets],
-  );
   const model = models.find((item) => item.id === message.model_id);
   const [copied, setCopied] = useState(false);
   const waiting = streaming && text.length === 0;
+  const repaired = message.repair_of ? step.siblings.find((sibling) => sibling.id === message.repair_of) : undefined;
   // One Regenerate per answer: the error's own button when it offers one, else the one in the actions row.
   const outcomeRetries = !streaming && outcomeOffersRetry(message, model);
 
   return (
     <article aria-label="Answer" aria-busy={streaming} className="group">
+      {message.repair_of ? <RepairNote message={message} repaired={repaired} streaming={streaming} /> : null}
       {streaming || text ? (
         <div className="min-h-12 text-[15px]">
           {waiting ? (
@@ -496,7 +511,7 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
           ) : (
             // Inside the message, so its version switcher and Regenerate still work when the body cannot render.
             <ErrorBoundary raw={text} resetKey={text}>
-              <Markdown filenames={filenames}>{text}</Markdown>
+              <Markdown snippets={message.snippets} runnable={!streaming}>{text}</Markdown>
             </ErrorBoundary>
           )}
           {streaming && !waiting ? <span className="streaming-caret" aria-hidden="true" /> : null}
@@ -505,6 +520,7 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
       {!streaming ? <MessageOutcome message={message} model={model} onRegenerate={() => onRegenerate(message)} /> : null}
       <div className="mt-2 flex min-h-8 flex-wrap items-center gap-1 text-xs text-zinc-500">
         <VersionSwitcher step={step} onSwitch={onSwitch} noun="answer" />
+        {!streaming && step.siblings.length > 1 ? <CompareVersions step={step} /> : null}
         {/* Stop lives once, above the composer, where it stays in reach while the answer scrolls. */}
         {streaming ? null : (
           <>
@@ -517,6 +533,9 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
             >
               {copied ? <CheckIcon /> : <CopyIcon />} {copied ? "Copied" : "Copy"}
             </Button>
+            {message.snippets.length ? (
+              <DownloadSnippets conversationId={message.conversation_id} messageId={message.id} label="Download this version's snippets" />
+            ) : null}
             {(isLast || step.siblings.length > 1) && !outcomeRetries ? (
               <Button size="sm" variant="ghost" disabled={busy} onClick={() => onRegenerate(message)}>
                 <RefreshIcon /> Regenerate
@@ -535,6 +554,101 @@ function AssistantMessage({ step, models, isLast, busy, onSwitch, onRegenerate }
         </span>
       </div>
     </article>
+  );
+}
+
+/** How many problems the checks found in a version's code (failed snippets only). */
+export function problemCount(message: Message): number {
+  return message.snippets.reduce((sum, snippet) => sum + (snippet.check.status === "failed" ? Math.max(snippet.check.diagnostics.length, 1) : 0), 0);
+}
+
+/** An automatic repair says what it fixed (honestly: also when its own code still fails), with the changes. */
+function RepairNote({ message, repaired, streaming }: { message: Message; repaired: Message | undefined; streaming: boolean }) {
+  const [open, setOpen] = useState(false);
+  const before = repaired ? problemCount(repaired) : 0;
+  const after = problemCount(message);
+  const problems = plural(before, "problem");
+  let summary: string;
+  if (streaming) summary = `Repairing ${repaired ? problems : "the code"} the check found…`;
+  else if (message.status !== "complete") summary = `The automatic repair of ${problems} did not finish.`;
+  else if (after > 0) summary = `Tried to fix ${problems}; the repaired code still fails its check (${plural(after, "problem")}).`;
+  else summary = `Fixed ${problems}`;
+  const tone = streaming || (message.status === "complete" && after === 0) ? "bg-emerald-50 text-emerald-900 dark:bg-emerald-500/10 dark:text-emerald-200" : "bg-amber-50 text-amber-900 dark:bg-amber-500/10 dark:text-amber-200";
+  return (
+    <div className="mb-2">
+      <p className={`flex flex-wrap items-center gap-2 rounded-lg px-3 py-1.5 text-sm ${tone}`} aria-label="Automatic repair">
+        <span>{summary}</span>
+        {!streaming && repaired ? (
+          <button type="button" onClick={() => setOpen((was) => !was)} aria-expanded={open} className="ml-auto text-xs font-medium underline">
+            {open ? "Hide changes" : "Show changes"}
+          </button>
+        ) : null}
+      </p>
+      {open && repaired ? (
+        <Suspense fallback={<Spinner />}>
+          <VersionDiff before={repaired.content} after={message.content} label="Changes from the version it repairs" />
+        </Suspense>
+      ) : null}
+    </div>
+  );
+}
+
+/** Diff this version against any other version of the same answer. */
+function CompareVersions({ step }: { step: PathStep }) {
+  const [other, setOther] = useState<string>("");
+  const others = step.siblings.map((sibling, index) => ({ sibling, index })).filter(({ sibling }) => sibling.id !== step.message.id);
+  const chosen = step.siblings.find((sibling) => sibling.id === other);
+  return (
+    <>
+      <label className="inline-flex items-center gap-1">
+        <span>Compare</span>
+        <select
+          aria-label="Compare with version"
+          value={other}
+          onChange={(event) => setOther(event.target.value)}
+          className="h-7 rounded-md border border-zinc-200 bg-transparent px-1 text-xs dark:border-zinc-700"
+        >
+          <option value="">…</option>
+          {others.map(({ sibling, index }) => (
+            <option key={sibling.id} value={sibling.id}>
+              with {index + 1}/{step.siblings.length}
+            </option>
+          ))}
+        </select>
+      </label>
+      {chosen ? (
+        <div className="basis-full">
+          <Suspense fallback={<Spinner />}>
+            <VersionDiff
+              before={chosen.content}
+              after={step.message.content}
+              label={`Version ${step.siblings.indexOf(chosen) + 1} → version ${step.index + 1}`}
+            />
+          </Suspense>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+/** The snippets as a zip (the conversation's, or one version's), saved under the server's name. */
+function DownloadSnippets({ conversationId, messageId, label, disabled = false }: { conversationId: string; messageId?: string; label: string; disabled?: boolean }) {
+  const [busy, setBusy] = useState(false);
+  const toast = useToast();
+  async function download() {
+    setBusy(true);
+    try {
+      await saveApiFile(snippetsZipPath(conversationId, messageId), messageId ? "snippets-version.zip" : "snippets.zip");
+    } catch (error) {
+      toast({ message: `Download failed: ${errorMessage(error)}` });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Button size="sm" variant="ghost" busy={busy} disabled={disabled} onClick={() => void download()} aria-label={label} title={label}>
+      <DownloadIcon /> {messageId ? "Snippets" : null}
+    </Button>
   );
 }
 

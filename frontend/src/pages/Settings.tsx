@@ -27,8 +27,52 @@ export default function Settings() {
         <CardTitle title="Composer" description="How the prompt box sends what you type." />
         <SendKeySetting />
       </Card>
+      <CheckedCodeCard />
       <YourData />
     </div>
+  );
+}
+
+/** The automatic repair: when an answer's code fails its check, ask the model once more with the problems. */
+function CheckedCodeCard() {
+  const me = useMe();
+  const client = useQueryClient();
+  const save = useMutation({
+    mutationFn: (autoRepair: boolean) => unwrap(api.PATCH("/api/v1/users/me", { body: { auto_repair: autoRepair } })),
+    onSuccess: (user) => client.setQueryData(keys.me, user),
+  });
+  const user = me.data;
+  const available = user?.auto_repair_available ?? false;
+  return (
+    <Card>
+      <CardTitle title="Checked code" description="Every code block of an answer is checked (syntax, undefined names…) and shows what the check found." />
+      {user ? (
+        <div className="space-y-2 text-sm">
+          <label className="flex items-start gap-2">
+            <input
+              type="checkbox"
+              role="switch"
+              checked={save.isPending ? Boolean(save.variables) : user.auto_repair}
+              disabled={!available || save.isPending}
+              onChange={(event) => save.mutate(event.target.checked)}
+              aria-describedby="auto-repair-note"
+              className="mt-0.5 size-4 rounded border-zinc-300 text-indigo-600 disabled:opacity-50 dark:border-zinc-600"
+            />
+            <span>
+              <span className="font-medium">Repair code that fails its check</span>
+              <span id="auto-repair-note" className="block text-xs text-zinc-500">
+                {available
+                  ? "Once per answer, the model gets the problems and writes a new version; both versions stay. Its tokens count like any answer's."
+                  : "This server does not repair answers (its administrator turned automatic repair off)."}
+              </span>
+            </span>
+          </label>
+          {save.isError ? <p className="text-xs text-red-700 dark:text-red-300">{errorMessage(save.error)}</p> : null}
+        </div>
+      ) : (
+        <Skeleton className="h-10 w-full" />
+      )}
+    </Card>
   );
 }
 

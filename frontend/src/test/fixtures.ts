@@ -1,4 +1,4 @@
-import type { Conversation, Message, Model, User } from "../api/types";
+import type { Conversation, Message, Model, Snippet, User } from "../api/types";
 
 export const user: User = {
   id: "u1",
@@ -10,6 +10,8 @@ export const user: User = {
   created_at: "2025-01-01T00:00:00Z",
   retention_days: null,
   retention_limit_days: null,
+  auto_repair: true,
+  auto_repair_available: true,
 };
 
 export function model(fields: Partial<Model> = {}): Model {
@@ -48,6 +50,7 @@ export function message(fields: Partial<Message> & Pick<Message, "id">): Message
     model_id: "m-gpt",
     usage: null,
     snippets: [],
+    repair_of: null,
     created_at: new Date(Date.UTC(2025, 0, 1, 0, 0, tick)).toISOString(),
     completed_at: null,
     ...fields,
@@ -70,4 +73,18 @@ export function conversation(messages: Message[], fields: Partial<Conversation> 
 
 export function page<T>(items: T[], next_cursor: string | null = null) {
   return { items, next_cursor };
+}
+
+export function snippet(fields: Partial<Snippet> & Pick<Snippet, "code">): Snippet {
+  return {
+    id: `s-${fields.code.length}`,
+    conversation_id: "c1",
+    message_id: "a1",
+    language: "python",
+    title: "snippet",
+    filename: "snippet.py",
+    created_at: "2025-01-01T00:00:00Z",
+    check: { status: "unchecked", checker: null, diagnostics: [] },
+    ...fields,
+  };
 }
