@@ -124,11 +124,7 @@ function readZip(buffer: Buffer): Map<string, string> {
   return entries;
 }
 
-// Needs GET /conversations/{id}/snippets.zip (the backend's side of issue 17): skipped, saying so, on a backend
-// whose OpenAPI does not describe it yet; it runs as soon as it does.
-test("Download all saves a zip of the conversation's snippets under their file names", async ({ app: page, api, fake, request }) => {
-  const openapi = (await (await request.get("/openapi.json")).json()) as { paths: Record<string, unknown> };
-  test.skip(!("/api/v1/conversations/{conversation_id}/snippets.zip" in openapi.paths), "no snippets.zip endpoint on this backend yet");
+test("Download all saves a zip of the conversation's snippets under their file names", async ({ app: page, api, fake }) => {
   const two = "```python\ndef add(a, b):\n    return a + b\n```\n\nAnd a test:\n\n```python\nassert add(1, 2) == 3\n```\n";
   await fake.set({ reply: `Here it is:\n\n${two}` });
   const conversation = await api.createConversation("Write a Python function that adds two numbers");
@@ -139,7 +135,9 @@ test("Download all saves a zip of the conversation's snippets under their file n
   expect(file.suggestedFilename()).toMatch(/\.zip$/);
   const entries = readZip(await readFile((await file.path())!));
   const stored = (await api.conversation(conversation.id)).messages.flatMap((m) => m.snippets) as unknown as { filename: string; code: string }[];
-  expect([...entries.keys()].sort()).toEqual(stored.map((s) => s.filename).sort());
-  for (const snippet of stored) expect(entries.get(snippet.filename)?.trim()).toBe(snippet.code.trim());
-  expect(new Set(entries.keys()).size).toBe(2);
+  // Both blocks are named add.py by the one naming rule; in the zip the second is numbered, in answer order.
+  expect(stored.map((s) => s.filename)).toEqual(["add.py", "add.py"]);
+  expect([...entries.keys()]).toEqual(["add.py", "add-2.py"]);
+  expect(entries.get("add.py")?.trim()).toBe(stored[0].code.trim());
+  expect(entries.get("add-2.py")?.trim()).toBe(stored[1].code.trim());
 });

@@ -168,6 +168,10 @@ test("screenshots of the main pages", async ({ page, request, fake }) => {
   await page.getByRole("link", { name: "Settings", exact: true }).click();
   await expect(page.getByText("CI pipeline")).toBeVisible();
   await shoot(page, "settings");
+  // Below the tokens: export, import, retention and leaving.
+  await page.locator("#your-data-heading").evaluate((heading) => heading.scrollIntoView({ block: "start" }));
+  await expect(page.getByRole("heading", { name: "Your data" })).toBeInViewport();
+  await shoot(page, "your-data");
 
   await page.getByRole("link", { name: "Usage", exact: true }).click();
   await expect(page.getByRole("img", { name: /Tokens and cost per day/ })).toBeVisible();
