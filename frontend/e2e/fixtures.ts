@@ -24,6 +24,8 @@ export interface Behaviour {
   include_usage?: boolean;
   /** Follow "[[reply:not_code]]", "[[reply:prose]]", "[[reply:long]]" in the prompt (default true). */
   directives?: boolean;
+  /** Answers given in turn, one per chat request, before `reply` answers the rest. */
+  replies?: string[];
 }
 
 export interface ChatMessage {

@@ -186,3 +186,40 @@ test("a screenshot of the admin console", async ({ page, admin }) => {
   await expect(page.getByRole("table").getByRole("row").nth(1)).toBeVisible();
   await shoot(page, "admin");
 });
+
+test("an answer whose code fails its check is repaired once, in the same stream (and its screenshot)", async ({
+  app: page,
+  fake,
+}) => {
+  test.setTimeout(60_000);
+  mkdirSync(DIR, { recursive: true });
+  const broken = 'def mean(values: list[float]) -> float:\n    """The average of values."""\n    return sum(values) / len(value)';
+  const fixed = 'def mean(values: list[float]) -> float:\n    """The average of values."""\n    return sum(values) / len(values)';
+  await fake.set({
+    replies: [answerWith(broken, "python", "Here is the function:"), answerWith(fixed, "python", "Fixed: the name is `values`.")],
+  });
+  await page.goto("/new");
+  await page.getByLabel("Describe the code you need").fill("Write a Python function that returns the mean of a list");
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  const note = page.getByLabel("Automatic repair");
+  await expect(note).toContainText("Fixed 1 problem");
+  await expectFinished(lastAnswer(page));
+  await expect(lastAnswer(page).getByText("passed")).toBeVisible();
+  // Both calls reached the model: the second with the checker's diagnostic of the first answer.
+  const requests = await fake.chatRequests();
+  expect(requests).toHaveLength(2);
+  expect(requests[1]!.messages.at(-1)!.content).toContain("F821");
+  await note.getByRole("button", { name: "Show changes" }).click();
+  const diff = page.getByRole("figure", { name: "Changes from the version it repairs" });
+  await expect(diff.locator('[data-diff="removed"]').filter({ hasText: "len(value)" })).toHaveCount(1);
+  await expect(diff.locator('[data-diff="added"]').filter({ hasText: "len(values)" })).toHaveCount(1);
+  await shoot(page, "repair");
+
+  // The version it repaired: its check failed, and the problem is listed at its line.
+  await page.getByRole("button", { name: "Previous answer" }).click();
+  const problems = lastAnswer(page).getByRole("button", { name: "1 problem" });
+  await problems.click();
+  await expect(lastAnswer(page).getByRole("list", { name: "Problems" })).toContainText("3:");
+  await expect(lastAnswer(page).getByRole("list", { name: "Problems" })).toContainText("F821");
+  await shoot(page, "check");
+});
