@@ -66,6 +66,9 @@ describe("Admin → Users", () => {
     });
     renderApp("/admin");
     const root = await screen.findByRole("row", { name: "root@example.com" });
+    // System models live on the Models page: the console links there.
+    const tabs = screen.getByRole("navigation", { name: "Administration" });
+    expect(within(tabs).getByRole("link", { name: "System models" })).toHaveAttribute("href", "/models");
     expect(within(root).getByText("Admin")).toBeInTheDocument();
     expect(within(root).getByText("You")).toBeInTheDocument();
     expect(within(root).getByText("1.5K")).toBeInTheDocument();

@@ -1,9 +1,10 @@
-/** The admin console's frame: only administrators get past it; tabs for users, the audit log and registration. */
+/** The admin console's frame: only administrators get past it; tabs for users, the audit log and registration,
+ * and a way to the system models (managed on the Models page, where administrators add, check and remove them). */
 import { Suspense } from "react";
 import { Link, NavLink, Outlet } from "react-router";
 import { errorMessage } from "../../api/errors";
 import { useMe } from "../../api/queries";
-import { ListIcon, ShieldIcon, UsersIcon, LinkIcon } from "../../components/icons";
+import { CpuIcon, ListIcon, ShieldIcon, UsersIcon, LinkIcon } from "../../components/icons";
 import { PageSkeleton } from "../../components/PageSkeleton";
 import { Alert, EmptyState, PageHeader, Skeleton } from "../../components/ui";
 
@@ -11,6 +12,7 @@ const TABS = [
   { to: "/admin", label: "Users", icon: UsersIcon, end: true },
   { to: "/admin/audit", label: "Audit log", icon: ListIcon, end: false },
   { to: "/admin/registration", label: "Registration", icon: LinkIcon, end: false },
+  { to: "/models", label: "System models", icon: CpuIcon, end: true },
 ];
 
 export default function Admin() {
