@@ -201,6 +201,16 @@ class TestLimits:
         assert lines == sorted(lines) == list(range(1, MAX_DIAGNOSTICS + 1))
         assert all(len(found["message"]) <= MAX_MESSAGE_CHARS for found in check["diagnostics"])
 
+    def test_the_cap_counts_only_findings_that_stand(self) -> None:
+        # 30 names another snippet defines come first: they are not problems, and the cap does not stop
+        # reading before the real ones after them.
+        helpers = [f"helper_{n}" for n in range(30)]
+        code = "\n".join([*(f"{name}()" for name in helpers), "print(missing_a)", "print(missing_b)"])
+        context = Context(deadline=time.monotonic() + 5, defined_names=frozenset(helpers))
+        check = check_code("python", code, context)
+        assert check["status"] == "failed"
+        assert [(found["line"], found["code"]) for found in check["diagnostics"]] == [(31, "F821"), (32, "F821")]
+
     def test_a_huge_parse_stops_at_the_deadline(self) -> None:
         started = time.monotonic()
         check = check_code("cpp", "{" * 190_000, Context(deadline=time.monotonic() + 0.005))

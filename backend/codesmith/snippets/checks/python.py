@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import logging
 import os
 import re
 import subprocess
+from typing import Any
 
-from codesmith.snippets.checks.result import Check, Context, Diagnostic, failed, passed, unchecked, verdict
+from codesmith.snippets.checks.result import (
+    MAX_DIAGNOSTICS,
+    Check,
+    Context,
+    Diagnostic,
+    failed,
+    passed,
+    unchecked,
+    verdict,
+)
 
 RUFF_RULES = "E9,F63,F7,F82"
 # The newest syntax ruff knows.
@@ -24,11 +35,6 @@ UNDEFINED_NAME = "F821"
 
 logger = logging.getLogger("codesmith.snippets.checks")
 
-# One finding of `--output-format concise`: `snippet.py:3:7: F821 Undefined name `y`` or, for a syntax error,
-# `snippet.py:1:7: invalid-syntax: Expected ...`.
-_FINDING = re.compile(
-    r"^snippet\.py:(?P<row>\d+):(?P<column>\d+): (?P<code>invalid-syntax|[A-Z]+[0-9]+):? (?P<message>.*)$", re.M
-)
 _UNDEFINED = re.compile(r"Undefined name `([^`]{1,200})`")
 # IPython's line magics and shell escapes (`%timeit f()`, `!pip install x`): notebook lines, never Python
 # syntax, so blanking them cannot make broken code pass.
@@ -40,12 +46,13 @@ def check_python(code: str, context: Context) -> Check:
         return unchecked()  # `>>> x = 1` with its output: a session to read, not a file to run
     source = _without_magics(code)
     syntax_error = _ast_syntax_error(source)
-    found = _ruff(source, context)
-    if found is None:  # ruff missing, failed or out of time: what ast says stands
+    output = _ruff(source, context)
+    found = _findings(output, context.defined_names) if output is not None else None
+    if found is None:  # ruff missing, failed, out of time or not understood: what ast says stands
         return failed("python-ast", [syntax_error]) if syntax_error else passed("python-ast")
     # Where ast failed, ruff's parser (which knows the newest syntax) decides: a snippet may use syntax newer
     # than the Python this server runs on.
-    return verdict("ruff", [item for item in found if not _defined_elsewhere(item, context.defined_names)])
+    return verdict("ruff", found)
 
 
 def defined_names(code: str) -> frozenset[str]:
@@ -102,14 +109,15 @@ def ruff_binary() -> str | None:
     return path
 
 
-def _ruff(source: str, context: Context) -> list[Diagnostic] | None:
+def _ruff(source: str, context: Context) -> bytes | None:
+    """ruff's output (JSON lines), or None when it is missing, fails or runs out of time."""
     binary = ruff_binary()
     timeout = context.remaining()
     if binary is None or timeout <= 0:
         return None
-    # `concise`, one line a finding: a tenth of the JSON format's bytes, which matters when a hostile answer makes
-    # ruff report thousands of findings.
-    command = [binary, "check", "--isolated", "--no-cache", "--quiet", "--output-format", "concise"]
+    # JSON lines, one finding a line, in the order of the code: a hostile answer can make ruff report tens of
+    # thousands of findings, and only the first MAX_DIAGNOSTICS kept are ever parsed (_findings).
+    command = [binary, "check", "--isolated", "--no-cache", "--quiet", "--output-format", "json-lines"]
     command += ["--target-version", RUFF_TARGET, "--select", RUFF_RULES, "--stdin-filename", "snippet.py", "-"]
     try:
         # Fixed arguments, no shell; the snippet only ever reaches ruff's standard input.
@@ -127,16 +135,29 @@ def _ruff(source: str, context: Context) -> list[Diagnostic] | None:
     if run.returncode not in (0, 1):
         logger.warning("ruff failed", extra={"returncode": run.returncode})
         return None
-    found = [_diagnostic(match) for match in _FINDING.finditer(run.stdout.decode("utf-8", "replace"))]
-    if run.returncode == 1 and not found:
-        logger.warning("ruff's output was not the format expected")
+    return run.stdout
+
+
+def _findings(output: bytes, defined_names: frozenset[str]) -> list[Diagnostic] | None:
+    """The first MAX_DIAGNOSTICS findings that stand (an undefined name another snippet defines does not);
+    None when the output is not what ruff writes."""
+    kept: list[Diagnostic] = []
+    try:
+        for line in output.splitlines():
+            found = _diagnostic(json.loads(line))
+            if not _defined_elsewhere(found, defined_names):
+                kept.append(found)
+                if len(kept) == MAX_DIAGNOSTICS:
+                    break
+    except (ValueError, KeyError, TypeError):
+        logger.warning("ruff's output was not the JSON expected")
         return None
-    return found
+    return kept
 
 
-def _diagnostic(match: re.Match[str]) -> Diagnostic:
-    row, column, code, message = match.group("row", "column", "code", "message")
-    return Diagnostic(int(row), int(column), code, message)
+def _diagnostic(item: dict[str, Any]) -> Diagnostic:
+    location = item.get("location") or {}
+    return Diagnostic(int(location["row"]), int(location["column"]), item.get("code"), str(item["message"]))
 
 
 def _defined_elsewhere(found: Diagnostic, names: frozenset[str]) -> bool:
