@@ -15,7 +15,7 @@ from codesmith.conversations import search
 from codesmith.db import utcnow
 from codesmith.users.tables import User
 from tests.conftest import UserHandle
-from tests.snippets.seed import add_message, seed_conversation, sessionmaker_of
+from tests.snippets.seed import add_answer_with_snippets, add_message, seed_conversation, sessionmaker_of
 
 ANSWER = "```python\ndef retry_budget(calls: int) -> int:\n    return calls\n```"
 
@@ -57,7 +57,8 @@ class TestSearchPaging:
         window: int,
     ) -> None:
         """Conversations written out of order (an import), many in one millisecond, matching by title, by a
-        request added later or by code only: the pages are the matches sorted newest first, each once
+        request added later, by code only, or by code in an answer added later (its snippet is indexed at its
+        own, newer time): the pages are the matches sorted newest first, each once
         (SQLite reads its indexes in windows: small ones here make a page take many reads)."""
         monkeypatch.setattr(search, "FIRST_WINDOW", window)
         monkeypatch.setattr(search, "MAX_WINDOW", max(window, 4))
@@ -80,6 +81,9 @@ class TestSearchPaging:
                     app, seeded, user.id, role="user", kind="request", content="add a retry budget",
                     status="complete", created_at=utcnow(),
                 )  # fmt: skip
+                expected.append((base + offset, seeded.id))
+            elif kind == 3 and number % 8 == 7:  # a later answer brings the code to an old conversation
+                await add_answer_with_snippets(app, seeded, user.id, ANSWER, completed_at=utcnow())
                 expected.append((base + offset, seeded.id))
             elif kind != 3:
                 expected.append((base + offset, seeded.id))

@@ -87,3 +87,27 @@ async def add_message(app: FastAPI, seeded: Seeded, user_id: str, **values: obje
         session.add(message)
         await session.commit()
         return message.id
+
+
+async def add_answer_with_snippets(
+    app: FastAPI, seeded: Seeded, user_id: str, answer: str, *, completed_at: datetime
+) -> list[str]:
+    """Another complete answer to the conversation's request, with its snippets (created when it completed)."""
+    async with sessionmaker_of(app)() as session:
+        message = Message(
+            conversation_id=seeded.id,
+            user_id=user_id,
+            parent_id=seeded.request_id,
+            role="assistant",
+            kind="generation",
+            content=answer,
+            status="complete",
+            model_id="model-1",
+            created_at=completed_at - timedelta(seconds=1),
+            completed_at=completed_at,
+        )
+        session.add(message)
+        await session.flush()
+        snippets = await store_snippets(session, message)
+        await session.commit()
+        return [snippet.id for snippet in snippets]

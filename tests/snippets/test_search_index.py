@@ -1,5 +1,6 @@
-"""The SQLite search index of migrations 0004 and 0013: built from existing rows, then kept current by
-triggers; since 0013 each row holds its owner's token and is keyed by its conversation's millisecond."""
+"""The SQLite search index of migrations 0004, 0013 and 0016: built from existing rows, then kept current by
+triggers; since 0013 each row holds its owner's token and is keyed by a millisecond: conversation_search's
+by its conversation's created_at, snippet_search's (since 0016) by the snippet's own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 
-from codesmith.conversations.search import KEY_SPAN
+from codesmith.fts import KEY_SPAN
 from codesmith.migrations import alembic_config, upgrade
 from codesmith.snippets.service import code_owner_token
 
@@ -50,8 +51,16 @@ def _seed_0003(db: Path) -> None:
         conn.execute(
             "INSERT INTO snippets (id, user_id, conversation_id, message_id, position, language, code, title,"
             " created_at) VALUES ('s1', 'u1', 'c1', 'm2', 0, 'go', 'func fetchWeather() {}', 'fetchWeather', ?)",
-            (now,),
+            (SNIPPET_CREATED,),
         )
+
+
+SNIPPET_CREATED = "2026-01-01 00:00:02.500000"  # the answer came 2.5 s after the conversation was created
+CONVERSATION_MS = 1_767_225_600_000  # 2026-01-01 00:00:00.000 UTC in milliseconds
+
+
+def _keys(conn: sqlite3.Connection, table: str) -> set[int]:
+    return {key // KEY_SPAN for (key,) in conn.execute(f"SELECT rowid FROM {table}")}
 
 
 def _matches(conn: sqlite3.Connection, table: str, query: str) -> list[str]:
@@ -72,9 +81,8 @@ def test_rows_written_before_the_migration_are_indexed(tmp_path: Path) -> None:
         assert _matches(conn, "snippet_search", '"etchWeat"') == ["c1"]  # code, by substring
         assert _matches(conn, "conversation_search", 'owner : "uu1" AND body : "forecast"') == ["c1"]
         assert _matches(conn, "snippet_search", f'owner : "{code_owner_token("u1")}" AND code : "fetch"') == ["c1"]
-        keys = conn.execute("SELECT rowid FROM conversation_search UNION ALL SELECT rowid FROM snippet_search")
-        # 2026-01-01 00:00:00.000 UTC, the conversation's created_at, in milliseconds
-        assert {key // KEY_SPAN for (key,) in keys} == {1_767_225_600_000}
+        assert _keys(conn, "conversation_search") == {CONVERSATION_MS}
+        assert _keys(conn, "snippet_search") == {CONVERSATION_MS + 2_500}
 
 
 def test_every_search_trigger_exists_at_head(tmp_path: Path) -> None:
@@ -103,6 +111,43 @@ def test_downgrade_of_0013_restores_the_0004_index(tmp_path: Path) -> None:
     upgrade(url)
     with sqlite3.connect(db) as conn:
         assert _matches(conn, "conversation_search", 'owner : "uu1" AND body : "renamed"') == ["c1"]
+
+
+def test_a_new_snippet_is_keyed_by_its_own_millisecond(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url, "0003")
+    _seed_0003(db)
+    upgrade(url)
+    with sqlite3.connect(db) as conn:
+        for n, stamp in enumerate(["2026-01-03 10:00:00.007000", "2026-01-03 10:00:00.007900"]):
+            conn.execute(
+                "INSERT INTO snippets (id, user_id, conversation_id, message_id, position, language, code, title,"
+                " created_at) VALUES (?, 'u1', 'c1', 'm2', ?, 'go', 'func later() {}', 'later', ?)",
+                (f"s-late-{n}", n + 1, stamp),
+            )
+        later = 1_767_434_400_007  # 2026-01-03 10:00:00.007 UTC
+        keys = [key for (key,) in conn.execute("SELECT rowid FROM snippet_search WHERE snippet_search MATCH 'later'")]
+        assert sorted(keys) == [later * KEY_SPAN, later * KEY_SPAN + 1]  # one millisecond: numbered in it
+
+
+def test_downgrade_of_0016_keys_snippets_by_their_conversation_again(tmp_path: Path) -> None:
+    db = tmp_path / "down16.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url, "0003")
+    _seed_0003(db)
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0015")
+    with sqlite3.connect(db) as conn:
+        assert _keys(conn, "snippet_search") == {CONVERSATION_MS}
+        assert _matches(conn, "snippet_search", f'owner : "{code_owner_token("u1")}" AND code : "fetch"') == ["c1"]
+        conn.execute("UPDATE snippets SET code = 'func fetchRain() {}' WHERE id = 's1'")  # the triggers are back
+        assert _matches(conn, "snippet_search", '"fetchRain"') == ["c1"]
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert names >= TRIGGERS
+    upgrade(url)
+    with sqlite3.connect(db) as conn:
+        assert _keys(conn, "snippet_search") == {CONVERSATION_MS + 2_500}
 
 
 def test_downgrade_removes_the_index(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     SQLColumnExpression,
     Text,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
     tuple_,
     update,
 )
@@ -41,7 +43,8 @@ from sqlalchemy.orm import aliased
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.db import utcnow
 from codesmith.errors import NotFound
-from codesmith.pagination import Page, page_of, paginate
+from codesmith.fts import Reader, millisecond, top_before
+from codesmith.pagination import Page, decode_cursor, page_of, paginate
 from codesmith.snippets.checks import Check
 from codesmith.snippets.extract import (
     ExtractedSnippet,
@@ -66,6 +69,13 @@ logger = logging.getLogger("codesmith.snippets")
 
 # The FTS5 virtual table of migration 0004 (not ORM metadata: Alembic must not manage it).
 snippet_search = table("snippet_search", column("snippet_id"), column("conversation_id"), column("user_id"))
+# Its rows newest snippet first (keyed by the snippet's created_at since migration 0016), a window at a time.
+_NEWEST_CODE = text(
+    "SELECT rowid, snippet_id FROM snippet_search "
+    "WHERE snippet_search MATCH :expression AND rowid <= :top ORDER BY rowid DESC LIMIT :window"
+)
+FIRST_WINDOW = 64  # FTS rows read first; doubled each time the page needs more
+MAX_WINDOW = 4096
 
 
 # Storing ------------------------------------------------------------------------------------------------
@@ -173,8 +183,6 @@ async def list_snippets(
     limit: int = 20,
     cursor: str | None = None,
 ) -> Page[SnippetPublic]:
-    # Rows of the table's columns, not ORM objects: the page is built straight from them.
-    query = select(*_LIST_COLUMNS).where(Snippet.user_id == user.id)
     # Identical code in several versions of an answer (or twice in one) is listed once: the newest copy.
     # A per-row condition, so the keyset cursor stays exact whatever the page boundaries.
     newer = aliased(Snippet)
@@ -183,16 +191,58 @@ async def list_snippets(
         newer.code == Snippet.code,
         tuple_(newer.created_at, newer.id) > tuple_(Snippet.created_at, Snippet.id),
     )
+    conditions: list[ColumnElement[bool]] = []
     if language and language.strip():
         normalized = normalize_language(language)
-        query = query.where(Snippet.language == normalized)
+        conditions.append(Snippet.language == normalized)
         duplicate = duplicate.where(newer.language == normalized)
-    query = query.where(~duplicate.exists())
-    for term in search_terms(q):
-        query = query.where(_snippet_matches(term, user.id, _dialect(session)))
-    result = await session.execute(paginate(query, Snippet.created_at, Snippet.id, limit=limit, cursor=cursor))
-    rows, next_cursor = page_of(result.all(), limit)
+    conditions.append(~duplicate.exists())
+    dialect = _dialect(session)
+    terms = search_terms(q)
+    indexed = [term for term in terms if len(term.text) >= TRIGRAM] if dialect == "sqlite" else []
+    conditions += [_snippet_matches(term, dialect) for term in terms if term not in indexed]
+    if indexed:
+        found = await _indexed_page(session, user.id, indexed, conditions, limit=limit, cursor=cursor)
+    else:
+        # Rows of the table's columns, not ORM objects: the page is built straight from them.
+        query = select(*_LIST_COLUMNS).where(Snippet.user_id == user.id, *conditions)
+        found = list(
+            (await session.execute(paginate(query, Snippet.created_at, Snippet.id, limit=limit, cursor=cursor))).all()
+        )
+    rows, next_cursor = page_of(found, limit)
     return Page(items=[SnippetPublic.model_validate(snippet_fields(row)) for row in rows], next_cursor=next_cursor)
+
+
+async def _indexed_page(
+    session: AsyncSession,
+    user_id: str,
+    terms: list[SearchTerm],
+    conditions: list[ColumnElement[bool]],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> list[Row[Any]]:
+    """SQLite: up to limit + 1 of the user's snippets matching every term and the conditions, newest first
+    after the cursor, read from snippet_search (keyed by the snippet's created_at, migration 0016) a window
+    at a time: a page costs what the page needs, however many snippets match."""
+    after = decode_cursor(cursor) if cursor else None
+    reader = Reader(_NEWEST_CODE, owned_code_expression(user_id, *terms), top_before(after), FIRST_WINDOW, MAX_WINDOW)
+    columns = Snippet.__table__.c
+    query: Select[Any] = select(*_LIST_COLUMNS, columns.user_id).where(*conditions)
+    if after:
+        query = query.where(tuple_(columns.created_at, columns.id) < tuple_(*after))
+    loaded: list[Row[Any]] = []
+    while not reader.done:
+        ids = [snippet_id for _, snippet_id in await reader.next_window(session)]
+        if ids:
+            # The owner is compared here, not in SQL: with `user_id = ?` SQLite would walk the user's index
+            # instead of looking the ids up (and the trigram owner token is not unique).
+            loaded += [row for row in await session.execute(query.where(columns.id.in_(ids))) if row.user_id == user_id]
+        unread = reader.unread_millisecond
+        if unread is not None and sum(1 for row in loaded if millisecond(row.created_at) > unread) > limit:
+            break
+    loaded.sort(key=lambda row: (row.created_at, row.id), reverse=True)
+    return loaded[: limit + 1]
 
 
 # Deleting -----------------------------------------------------------------------------------------------
@@ -294,11 +344,9 @@ def _snippet_text() -> ColumnElement[str]:
     return Snippet.title.op("||")(literal_column("' '")).op("||")(Snippet.code)
 
 
-def _snippet_matches(term: SearchTerm, user_id: str, dialect: str) -> ColumnElement[bool]:
+def _snippet_matches(term: SearchTerm, dialect: str) -> ColumnElement[bool]:
     """The term in the snippet's code or title (substring, case-insensitive; on PostgreSQL also by words,
-    which ignores diacritics)."""
-    if dialect == "sqlite" and len(term.text) >= TRIGRAM:
-        return Snippet.id.in_(select(snippet_search.c.snippet_id).where(_owned_code_match(term, user_id)))
+    which ignores diacritics). SQLite's terms of 3+ characters are matched in snippet_search instead."""
     pattern = term.like_pattern()
     substring = or_(Snippet.code.ilike(pattern, escape="\\"), Snippet.title.ilike(pattern, escape="\\"))
     if dialect == "postgresql":
@@ -317,13 +365,14 @@ def code_owner_token(user_id: str) -> str:
     return "".join(chr(0x4E00 + digit(a) * 256 + digit(b) * 16 + digit(c)) for a, b, c in groups)
 
 
-def owned_code_expression(term: SearchTerm, user_id: str) -> str:
-    """SQLite: snippet_search's MATCH for the term in the code or title, inside the user's postings."""
-    return f'owner : "{code_owner_token(user_id)}" AND {{title code}} : {term.fts_substring()}'
+def owned_code_expression(user_id: str, *terms: SearchTerm) -> str:
+    """SQLite: snippet_search's MATCH for every term in the code or title, inside the user's postings."""
+    matches = " AND ".join(f"{{title code}} : {term.fts_substring()}" for term in terms)
+    return f'owner : "{code_owner_token(user_id)}" AND {matches}'
 
 
 def _owned_code_match(term: SearchTerm, user_id: str) -> ColumnElement[bool]:
-    match = fts_match("snippet_search", owned_code_expression(term, user_id))
+    match = fts_match("snippet_search", owned_code_expression(user_id, term))
     return and_(match, snippet_search.c.user_id == user_id)
 
 
@@ -331,7 +380,7 @@ def conversations_with_code(term: SearchTerm, user_id: str, dialect: str) -> Sel
     """Ids of the user's conversations with a snippet matching the term."""
     if dialect == "sqlite" and len(term.text) >= TRIGRAM:
         return select(snippet_search.c.conversation_id).where(_owned_code_match(term, user_id))
-    return select(Snippet.conversation_id).where(Snippet.user_id == user_id, _snippet_matches(term, user_id, dialect))
+    return select(Snippet.conversation_id).where(Snippet.user_id == user_id, _snippet_matches(term, dialect))
 
 
 # Download (the file's name: snippets/filenames.py) ---------------------------------------------------------
