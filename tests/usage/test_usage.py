@@ -68,20 +68,23 @@ async def add_generation(
         await session.commit()
 
 
-NOW = datetime.now(UTC)
+@pytest.fixture
+def now() -> datetime:
+    """This test's time: taken when it starts, so that a run crossing midnight (UTC) stays on one day."""
+    return datetime.now(UTC)
 
 
 class TestUsageReport:
     async def test_totals_by_model_and_unpriced(
-        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, now: datetime
     ) -> None:
         await add_generation(
-            app, user.id, when=NOW, model_name="gpt-4o-mini", prompt=1000, completion=500, cost=0.00045
+            app, user.id, when=now, model_name="gpt-4o-mini", prompt=1000, completion=500, cost=0.00045
         )
-        await add_generation(app, user.id, when=NOW, model_name="gpt-4o-mini", prompt=200, completion=100, cost=0.00009)
-        await add_generation(app, user.id, when=NOW, model_name="my-vllm", prompt=300, completion=700, cost=None)
+        await add_generation(app, user.id, when=now, model_name="gpt-4o-mini", prompt=200, completion=100, cost=0.00009)
+        await add_generation(app, user.id, when=now, model_name="my-vllm", prompt=300, completion=700, cost=None)
         await add_generation(
-            app, user.id, when=NOW, model_name="my-vllm", prompt=10, completion=0, cost=None, status="rejected"
+            app, user.id, when=now, model_name="my-vllm", prompt=10, completion=0, cost=None, status="rejected"
         )
 
         report = (await client.get("/usage", params={"days": 7}, headers=user.headers)).json()
@@ -100,26 +103,26 @@ class TestUsageReport:
         assert by_model["my-vllm"]["prompt_tokens"] == 310
 
     async def test_day_series_has_every_day_with_zeros(
-        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, now: datetime
     ) -> None:
         await add_generation(
-            app, user.id, when=NOW - timedelta(days=2), model_name="m", prompt=10, completion=20, cost=0.5
+            app, user.id, when=now - timedelta(days=2), model_name="m", prompt=10, completion=20, cost=0.5
         )
         await add_generation(
-            app, user.id, when=NOW - timedelta(days=30), model_name="m", prompt=99, completion=99, cost=9.0
+            app, user.id, when=now - timedelta(days=30), model_name="m", prompt=99, completion=99, cost=9.0
         )
         report = (await client.get("/usage", params={"days": 5}, headers=user.headers)).json()
         days = report["by_day"]
         assert len(days) == 5
-        assert days[-1]["date"] == NOW.date().isoformat()
+        assert days[-1]["date"] == now.date().isoformat()
         assert [d["requests"] for d in days] == [0, 0, 1, 0, 0]
         assert days[2]["completion_tokens"] == 20 and days[2]["cost_usd"] == 0.5
         assert report["totals"]["requests"] == 1  # the 30-day-old one is outside the window
 
     async def test_self_hosting_equivalent_gpu_hours(
-        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, now: datetime
     ) -> None:
-        await add_generation(app, user.id, when=NOW, model_name="gpt-4o", prompt=1, completion=1, cost=3.0)
+        await add_generation(app, user.id, when=now, model_name="gpt-4o", prompt=1, completion=1, cost=3.0)
         report = (await client.get("/usage", headers=user.headers)).json()
         assert report["self_hosting"] == {
             "gpu_hourly_usd": 1.0,
@@ -129,17 +132,17 @@ class TestUsageReport:
         }
 
     async def test_another_users_usage_is_not_counted(
-        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, register_user: Any
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, register_user: Any, now: datetime
     ) -> None:
         other = await register_user()
-        await add_generation(app, other.id, when=NOW, model_name="m", prompt=5, completion=5, cost=1.0)
+        await add_generation(app, other.id, when=now, model_name="m", prompt=5, completion=5, cost=1.0)
         report = (await client.get("/usage", headers=user.headers)).json()
         assert report["totals"]["requests"] == 0 and report["by_model"] == []
 
     async def test_limits_show_todays_recorded_tokens(
-        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle
+        self, app: FastAPI, client: httpx.AsyncClient, user: UserHandle, now: datetime
     ) -> None:
-        await add_generation(app, user.id, when=NOW, model_name="m", prompt=700, completion=300, cost=None)
+        await add_generation(app, user.id, when=now, model_name="m", prompt=700, completion=300, cost=None)
         limits = (await client.get("/usage", headers=user.headers)).json()["limits"]
         assert limits["requests_per_minute"] == 20
         assert limits["tokens_per_day"] == 200_000
