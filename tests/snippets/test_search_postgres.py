@@ -11,14 +11,14 @@ from fastapi import FastAPI
 from sqlalchemy import ColumnElement, Select, and_, literal, literal_column, select, text
 
 from codesmith.conversations.tables import Conversation, Message
-from codesmith.snippets.service import SearchTerm, _snippet_matches, _snippet_text, ts_matches
+from codesmith.snippets.service import SearchTerm, _snippet_matches, ts_matches
 from codesmith.snippets.tables import Snippet
 from tests.conftest import UserHandle
 from tests.snippets.seed import seed_conversation, sessionmaker_of
 
 pytestmark = pytest.mark.postgresql_only
 
-FULLTEXT = {"conversations_title_search_fts", "messages_content_search_fts", "snippets_search_fts"}
+FULLTEXT = {"conversations_title_search_fts", "messages_content_search_fts"}
 TRIGRAM = {
     "conversations_title_search_trgm",
     "messages_content_search_trgm",
@@ -51,6 +51,7 @@ async def test_the_search_indexes_exist(app: FastAPI) -> None:
         names = set((await session.execute(text("SELECT indexname FROM pg_indexes"))).scalars())
         config = await session.scalar(text("SELECT count(*) FROM pg_ts_config WHERE cfgname = 'codesmith_search'"))
     assert names >= FULLTEXT | TRIGRAM
+    assert "snippets_search_fts" not in names  # code is searched by substring only (migration 0017)
     assert config == 1
 
 
@@ -62,8 +63,7 @@ async def test_the_search_indexes_exist(app: FastAPI) -> None:
             lambda term: and_(Message.role == literal_column("'user'"), ts_matches(Message.content, term)),
             "messages_content_search_fts",
         ),
-        (lambda term: ts_matches(_snippet_text(), term), "snippets_search_fts"),
-        (lambda term: _snippet_matches(term, "someone", "postgresql"), "snippets_code_search_trgm"),
+        (lambda term: _snippet_matches(term), "snippets_code_search_trgm"),
     ],
 )
 async def test_the_search_expressions_are_the_indexed_ones(

@@ -200,7 +200,7 @@ async def list_snippets(
     dialect = _dialect(session)
     terms = search_terms(q)
     indexed = [term for term in terms if len(term.text) >= TRIGRAM] if dialect == "sqlite" else []
-    conditions += [_snippet_matches(term, dialect) for term in terms if term not in indexed]
+    conditions += [_snippet_matches(term) for term in terms if term not in indexed]
     if indexed:
         found = await _indexed_page(session, user.id, indexed, conditions, limit=limit, cursor=cursor)
     else:
@@ -339,19 +339,11 @@ def ts_matches(text: SQLColumnExpression[str], term: SearchTerm) -> ColumnElemen
     return ts_vector(text).bool_op("@@")(ts_prefix_query(term))
 
 
-def _snippet_text() -> ColumnElement[str]:
-    """Title and code as migration 0009's snippets_search_fts indexes them."""
-    return Snippet.title.op("||")(literal_column("' '")).op("||")(Snippet.code)
-
-
-def _snippet_matches(term: SearchTerm, dialect: str) -> ColumnElement[bool]:
-    """The term in the snippet's code or title (substring, case-insensitive; on PostgreSQL also by words,
-    which ignores diacritics). SQLite's terms of 3+ characters are matched in snippet_search instead."""
+def _snippet_matches(term: SearchTerm) -> ColumnElement[bool]:
+    """The term in the snippet's code or title: a substring, case-insensitive, as in an editor (PostgreSQL: served
+    by 0004's pg_trgm indexes; SQLite's terms of 3+ characters are matched in snippet_search instead)."""
     pattern = term.like_pattern()
-    substring = or_(Snippet.code.ilike(pattern, escape="\\"), Snippet.title.ilike(pattern, escape="\\"))
-    if dialect == "postgresql":
-        return or_(ts_matches(_snippet_text(), term), substring)
-    return substring
+    return or_(Snippet.code.ilike(pattern, escape="\\"), Snippet.title.ilike(pattern, escape="\\"))
 
 
 def code_owner_token(user_id: str) -> str:
@@ -380,7 +372,7 @@ def conversations_with_code(term: SearchTerm, user_id: str, dialect: str) -> Sel
     """Ids of the user's conversations with a snippet matching the term."""
     if dialect == "sqlite" and len(term.text) >= TRIGRAM:
         return select(snippet_search.c.conversation_id).where(_owned_code_match(term, user_id))
-    return select(Snippet.conversation_id).where(Snippet.user_id == user_id, _snippet_matches(term, dialect))
+    return select(Snippet.conversation_id).where(Snippet.user_id == user_id, _snippet_matches(term))
 
 
 # Download (the file's name: snippets/filenames.py) ---------------------------------------------------------
