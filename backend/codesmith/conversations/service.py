@@ -3,6 +3,7 @@ renaming and deletion."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
@@ -53,6 +54,16 @@ _DETAIL_SNIPPET_COLUMNS = [
     *(_snippets.c[name] for name in ("id", "conversation_id", "message_id", "language", "code", "title", "created_at")),
     _snippets.c.check_result.label("check"),
 ]
+
+
+def _row_type(name: str, columns: Iterable[ColumnElement[Any]]) -> Any:
+    """A named tuple of the columns, for the detail's rows: an attribute of a SQLAlchemy Row costs ~0.45 us, of a
+    named tuple ~0.05 us, and a 200-message detail reads ~5,000 of them."""
+    return namedtuple(name, [column.key for column in columns])  # type: ignore[misc]  # names known at run time
+
+
+_MessageRow = _row_type("_MessageRow", _DETAIL_MESSAGE_COLUMNS)
+_SnippetRow = _row_type("_SnippetRow", _DETAIL_SNIPPET_COLUMNS)
 
 
 class GenerationCanceller(Protocol):
@@ -146,7 +157,7 @@ async def _detail_fields(session: AsyncSession, conversation: Any) -> dict[str, 
         .order_by(_snippets.c.position)
     )
     snippets_by_message: dict[str, list[dict[str, Any]]] = {}
-    for snippet in snippet_rows:
+    for snippet in map(_SnippetRow._make, snippet_rows):
         snippets_by_message.setdefault(snippet.message_id, []).append(snippet_fields(snippet))
     return {
         "id": conversation.id,
@@ -158,7 +169,7 @@ async def _detail_fields(session: AsyncSession, conversation: Any) -> dict[str, 
         "updated_at": conversation.updated_at,
         "messages": [
             message_fields(message, snippets_by_message.get(message.id, []))
-            for message in parents_first(messages.all())
+            for message in parents_first(map(_MessageRow._make, messages))
         ],
     }
 

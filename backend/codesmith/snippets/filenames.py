@@ -3,6 +3,7 @@ the info string's filename, else the function or class name, else `snippet.<ext>
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 MAX_FILENAME_STEM = 80
 _SPECIAL_FILES = {"dockerfile", "containerfile", "makefile"}
 _UNSAFE = re.compile(r"[^\w.-]+")
+_NAME_WITH_EXTENSION = re.compile(r"(?P<stem>[^\s()]+)(?P<ext>\.[A-Za-z0-9]{1,10})")
+_FALLBACK_TITLE = re.compile(r"[\w#+.-]+ snippet \d+")
+_IDENTIFIER = re.compile(r"[^\W\d][\w]*")
 
 
 def download_filename(snippet: Snippet) -> str:
@@ -23,8 +27,10 @@ def download_filename(snippet: Snippet) -> str:
     return filename_for(snippet.title, snippet.language)
 
 
+@functools.lru_cache(maxsize=8192)
 def filename_for(title: str, language: str | None) -> str:
-    """A safe file name from the title (`def reverse_words(...)` -> `reverse_words.py`)."""
+    """A safe file name from the title (`def reverse_words(...)` -> `reverse_words.py`). Cached: every list
+    page and detail names each of its snippets, and a detail may hold hundreds."""
     title = title.strip()
     base = title.replace("\\", "/").rsplit("/", 1)[-1]
     if base.lower() in _SPECIAL_FILES:
@@ -36,15 +42,15 @@ def filename_for(title: str, language: str | None) -> str:
 
 
 def split_extension(name: str) -> tuple[str, str]:
-    match = re.fullmatch(r"(?P<stem>[^\s()]+)(?P<ext>\.[A-Za-z0-9]{1,10})", name)
+    match = _NAME_WITH_EXTENSION.fullmatch(name)
     return (match.group("stem"), match.group("ext").lower()) if match else (name, "")
 
 
 def _stem_of_title(title: str) -> str:
-    if re.fullmatch(r"[\w#+.-]+ snippet \d+", title):  # the fallback title: nothing to name the file
+    if _FALLBACK_TITLE.fullmatch(title):  # the fallback title: nothing to name the file
         return "snippet"
     if "(" in title:  # a signature: the name just before the parameters
-        names = re.findall(r"[^\W\d][\w]*", title.split("(", 1)[0])
+        names = _IDENTIFIER.findall(title.split("(", 1)[0])
         if names:
             return str(names[-1])
     return title
