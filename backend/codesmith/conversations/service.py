@@ -89,6 +89,8 @@ async def list_conversations(
         found = await search.search_page(session, user.id, terms[0], limit=limit, cursor=cursor)
         rows, next_cursor = page_of(found, limit)
         return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
+    if terms:
+        await snippets.plan_for_these_terms(session)
     query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id)
     for term in terms:
         query = query.where(_conversation_matches(term, user.id, dialect))
