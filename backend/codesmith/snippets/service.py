@@ -204,8 +204,6 @@ async def list_snippets(
     if indexed:
         found = await _indexed_page(session, user.id, indexed, conditions, limit=limit, cursor=cursor)
     else:
-        if terms:
-            await plan_for_these_terms(session)
         # Rows of the table's columns, not ORM objects: the page is built straight from them.
         query = select(*_LIST_COLUMNS).where(Snippet.user_id == user.id, *conditions)
         found = list(
