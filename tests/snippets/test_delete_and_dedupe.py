@@ -8,9 +8,8 @@ import httpx
 from fastapi import FastAPI
 
 from codesmith.conversations.tables import Conversation, Message
-from codesmith.snippets.service import store_snippets
 from tests.conftest import RegisterUser, UserHandle
-from tests.snippets.seed import PYTHON_ANSWER, Seeded, seed_conversation, sessionmaker_of
+from tests.snippets.seed import PYTHON_ANSWER, Seeded, add_answer_with_snippets, seed_conversation, sessionmaker_of
 
 ONLY_IN_THE_FIRST = "reversed(text"  # a substring of the first snippet's code, and of nothing else
 
@@ -23,27 +22,12 @@ async def _items(client: httpx.AsyncClient, user: UserHandle, **params: str | in
 
 
 async def another_version(app: FastAPI, seeded: Seeded, user_id: str, answer: str, *, later: int = 1) -> list[str]:
-    """A regenerated answer: a sibling of the seeded one, with its snippets stored; their ids."""
+    """A regenerated answer: a sibling of the seeded one, `later` minutes after it, with its snippets stored."""
     async with sessionmaker_of(app)() as session:
         first = await session.get(Message, seeded.answer_id)
         assert first is not None
         stamp = first.created_at + timedelta(minutes=later)
-        message = Message(
-            conversation_id=seeded.id,
-            user_id=user_id,
-            parent_id=seeded.request_id,
-            role="assistant",
-            kind="generation",
-            content=answer,
-            status="complete",
-            created_at=stamp,
-            completed_at=stamp + timedelta(seconds=1),
-        )
-        session.add(message)
-        await session.flush()
-        snippets = await store_snippets(session, message)
-        await session.commit()
-        return [snippet.id for snippet in snippets]
+    return await add_answer_with_snippets(app, seeded, user_id, answer, completed_at=stamp + timedelta(seconds=1))
 
 
 class TestDelete:
