@@ -124,6 +124,8 @@ test("deleting the account needs the password, signs out, and the email can regi
   expect(me.status()).toBe(401);
 
   await page.getByRole("link", { name: "Create an account" }).click();
+  // The sign-in page has an Email field too: fill only once the sign-up form has replaced it.
+  await expect(page.getByRole("heading", { name: "Create your account" })).toBeVisible();
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
