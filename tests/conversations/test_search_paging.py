@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from codesmith import recent
 from codesmith.conversations import search
 from codesmith.db import utcnow
 from codesmith.users.tables import User
@@ -59,7 +60,9 @@ class TestSearchPaging:
         """Conversations written out of order (an import), many in one millisecond, matching by title, by a
         request added later, by code only, or by code in an answer added later (its snippet is indexed at its
         own, newer time): the pages are the matches sorted newest first, each once
-        (SQLite reads its indexes in windows: small ones here make a page take many reads)."""
+        (SQLite reads its indexes in windows, PostgreSQL the user's newest conversations first, then the rest:
+        small windows here make a page take many reads, and a page straddle a window's edge)."""
+        monkeypatch.setattr(recent, "WINDOW", window)
         monkeypatch.setattr(search, "FIRST_WINDOW", window)
         monkeypatch.setattr(search, "MAX_WINDOW", max(window, 4))
         base = utcnow() - timedelta(days=30)

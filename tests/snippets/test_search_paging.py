@@ -1,8 +1,9 @@
 """Snippet search over many snippets (issue 15): every page of `GET /snippets?q=` is the plain list's order
 (created_at, then id, newest first; identical code of a conversation once) with the non-matching snippets left
 out, however the snippets were written: out of order, many in one millisecond, a later answer in an old
-conversation. On SQLite the search reads snippet_search newest first a window at a time (migration 0016):
-small windows here make one page take many reads."""
+conversation. On SQLite the search reads snippet_search newest first a window at a time (migration 0016), on
+PostgreSQL it searches the user's newest snippets first (codesmith/recent.py): small windows here make one page
+take many reads, and pages straddle a window's edge."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from codesmith import recent
 from codesmith.db import utcnow
 from codesmith.snippets import service
 from tests.conftest import UserHandle
@@ -46,6 +48,7 @@ def _matches(item: dict, q: str) -> bool:
 
 @pytest.fixture
 async def many_snippets(app: FastAPI, user: UserHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recent, "WINDOW", 3)  # PostgreSQL: the user's 3 newest snippets first, then the rest
     monkeypatch.setattr(service, "FIRST_WINDOW", 2)
     monkeypatch.setattr(service, "MAX_WINDOW", 4)
     base = utcnow() - timedelta(days=30)

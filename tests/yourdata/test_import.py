@@ -155,6 +155,26 @@ class TestRoundTrip:
         assert answer["status"] == "interrupted" and answer["model_id"] is None
         assert answer["completed_at"] is not None
 
+    async def test_a_conversation_starts_no_later_than_what_it_holds_and_its_code_is_found(
+        self, client: httpx.AsyncClient, user: UserHandle
+    ) -> None:
+        # A document written by hand or by another tool may date the conversation after its contents.
+        snippet = {
+            "id": "s1",
+            "language": "python",
+            "title": "t.py",
+            "code": "def zebra_sum(): ...",
+            "created_at": "2026-01-01T09:58:00Z",
+        }
+        answer = message("a1", "m1", "assistant", created_at="2026-01-01T09:59:00Z", snippets=[snippet])
+        document = document_with(conversation([message("m1", None, created_at="2026-01-01T09:59:00Z"), answer]))
+        assert (await import_document(client, user, document)).json()["imported"] == 1
+
+        [item] = (await client.get("/conversations", headers=user.headers)).json()["items"]
+        assert item["created_at"].startswith("2026-01-01T09:58:00")
+        found = (await client.get("/conversations", params={"q": "zebra_sum"}, headers=user.headers)).json()
+        assert [c["id"] for c in found["items"]] == [item["id"]]
+
     async def test_a_conversation_without_messages_is_reported_and_the_rest_imported(
         self, client: httpx.AsyncClient, user: UserHandle
     ) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic_core import to_json
-from sqlalchemy import ColumnElement, column, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, Row, column, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from codesmith import recent
 from codesmith.conversations import search
 from codesmith.conversations.schemas import ConversationListItem, ConversationPublic, message_fields
 from codesmith.conversations.tables import Conversation, Message
@@ -89,20 +91,30 @@ async def list_conversations(
         found = await search.search_page(session, user.id, terms[0], limit=limit, cursor=cursor)
         rows, next_cursor = page_of(found, limit)
         return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
-    if terms:
+
+    async def page(extra: list[ColumnElement[bool]], since: datetime | None = None) -> list[Row[Any]]:
+        query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id, *extra)
+        for term in terms:
+            query = query.where(_conversation_matches(term, user.id, dialect, since))
+        paged = paginate(query, Conversation.created_at, Conversation.id, limit=limit, cursor=cursor)
+        return list((await session.execute(paged)).all())
+
+    if terms and dialect == "postgresql":
         await snippets.plan_for_these_terms(session)
-    query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id)
-    for term in terms:
-        query = query.where(_conversation_matches(term, user.id, dialect))
-    paged = paginate(query, Conversation.created_at, Conversation.id, limit=limit, cursor=cursor)
-    rows, next_cursor = page_of((await session.execute(paged)).all(), limit)
+        table = Conversation.__table__
+        found = await recent.newest_first(session, table, user.id, page, limit=limit, cursor=cursor)
+    else:
+        found = await page([])
+    rows, next_cursor = page_of(found, limit)
     return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-def _conversation_matches(term: SearchTerm, user_id: str, dialect: str) -> ColumnElement[bool]:
+def _conversation_matches(
+    term: SearchTerm, user_id: str, dialect: str, since: datetime | None = None
+) -> ColumnElement[bool]:
     """The term in the title, in one of the user's requests (words starting like it), or in the code of
-    an answer (a substring)."""
-    in_code = Conversation.id.in_(snippets.conversations_with_code(term, user_id, dialect))
+    an answer (a substring); `since`: the conversations searched are that recent (codesmith/recent.py)."""
+    in_code = Conversation.id.in_(snippets.conversations_with_code(term, user_id, dialect, since))
     if dialect == "postgresql":
         # Migration 0009's expression indexes; the partial one's predicate is spelled as a literal too.
         requests = select(Message.conversation_id).where(
@@ -110,6 +122,8 @@ def _conversation_matches(term: SearchTerm, user_id: str, dialect: str) -> Colum
             Message.role == literal_column("'user'"),
             ts_matches(Message.content, term),
         )
+        if since:
+            requests = requests.where(Message.created_at >= since)
         return or_(ts_matches(Conversation.title, term), Conversation.id.in_(requests), in_code)
     if dialect != "sqlite":
         pattern = term.like_pattern()

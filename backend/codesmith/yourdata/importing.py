@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -135,15 +136,22 @@ def _tree_problems(index: int, conversation: ExportConversation) -> list[dict[st
 def _planned_conversation(conversation: ExportConversation) -> PlannedConversation:
     parents = {message.id: message.parent_id for message in conversation.messages}
     by_id = {message.id: message for message in conversation.messages}
+    # A conversation is never newer than what it holds, as in the app: searches read a conversation's requests
+    # and code from its created_at on (conversations/search.py, codesmith/recent.py).
+    held = [moment for message in conversation.messages for moment in _moments(message)]
     return PlannedConversation(
         import_key=f"codesmith:{conversation.id}",
         title=conversation.title,
         model_id=conversation.model_id,
         language=conversation.language,
-        created_at=conversation.created_at,
+        created_at=min([conversation.created_at, *held]),
         updated_at=conversation.updated_at,
         messages=[_planned_message(by_id[key]) for key in parents_first(by_id, parents)],
     )
+
+
+def _moments(message: ExportMessage) -> list[datetime]:
+    return [message.created_at, *(snippet.created_at for snippet in message.snippets)]
 
 
 def _planned_message(message: ExportMessage) -> PlannedMessage:
