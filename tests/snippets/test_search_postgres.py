@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import ColumnElement, Select, and_, literal, literal_column, select, text
 
+from codesmith.conversations.service import title_matches
 from codesmith.conversations.tables import Conversation, Message
 from codesmith.snippets.service import SearchTerm, _snippet_matches, ts_matches
 from codesmith.snippets.tables import Snippet
@@ -18,7 +19,7 @@ from tests.snippets.seed import seed_conversation, sessionmaker_of
 
 pytestmark = pytest.mark.postgresql_only
 
-FULLTEXT = {"conversations_title_search_fts", "messages_content_search_fts"}
+FULLTEXT = {"conversations_title_search_vector", "messages_content_search_fts"}
 TRIGRAM = {
     "conversations_title_search_trgm",
     "messages_content_search_trgm",
@@ -52,13 +53,14 @@ async def test_the_search_indexes_exist(app: FastAPI) -> None:
         config = await session.scalar(text("SELECT count(*) FROM pg_ts_config WHERE cfgname = 'codesmith_search'"))
     assert names >= FULLTEXT | TRIGRAM
     assert "snippets_search_fts" not in names  # code is searched by substring only (migration 0017)
+    assert "conversations_title_search_fts" not in names  # the stored vector's index instead (migration 0018)
     assert config == 1
 
 
 @pytest.mark.parametrize(
     ("where", "index"),
     [
-        (lambda term: ts_matches(Conversation.title, term), "conversations_title_search_fts"),
+        (title_matches, "conversations_title_search_vector"),
         (
             lambda term: and_(Message.role == literal_column("'user'"), ts_matches(Message.content, term)),
             "messages_content_search_fts",

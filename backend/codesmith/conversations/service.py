@@ -20,7 +20,7 @@ from codesmith.errors import NotFound
 from codesmith.pagination import Page, page_of, paginate
 from codesmith.snippets import service as snippets
 from codesmith.snippets.schemas import snippet_fields
-from codesmith.snippets.service import SearchTerm, fts_match, search_terms, ts_matches
+from codesmith.snippets.service import SearchTerm, fts_match, search_terms, ts_matches, ts_prefix_query
 from codesmith.snippets.tables import Snippet
 from codesmith.users.tables import User
 
@@ -109,6 +109,12 @@ async def list_conversations(
     return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
+def title_matches(term: SearchTerm) -> ColumnElement[bool]:
+    """PostgreSQL: words of the title starting like the term, read from migration 0018's stored vector (the
+    column is the database's own: the model does not declare it)."""
+    return literal_column("conversations.title_search").bool_op("@@")(ts_prefix_query(term))
+
+
 def _conversation_matches(
     term: SearchTerm, user_id: str, dialect: str, since: datetime | None = None
 ) -> ColumnElement[bool]:
@@ -124,7 +130,7 @@ def _conversation_matches(
         )
         if since:
             requests = requests.where(Message.created_at >= since)
-        return or_(ts_matches(Conversation.title, term), Conversation.id.in_(requests), in_code)
+        return or_(title_matches(term), Conversation.id.in_(requests), in_code)
     if dialect != "sqlite":
         pattern = term.like_pattern()
         requests = select(Message.conversation_id).where(
