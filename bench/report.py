@@ -18,6 +18,8 @@ SCALE_TARGETS_MS = {
     "search_rare_word": 30.0,
     "search_common_word": 30.0,
     "snippets_search_code": 30.0,
+    "search_no_match": 30.0,
+    "snippets_search_no_match": 30.0,
     "conversation_200": 10.0,
     "usage_90_days": 50.0,
 }

@@ -25,6 +25,7 @@ import httpx
 
 from bench import postgres, procs
 from bench.scale_data import (
+    ABSENT_WORD,
     CODE_WORD,
     COMMON_WORD,
     RARE_WORD,
@@ -136,6 +137,9 @@ def queries(marks: Landmarks) -> list[tuple[str, str, str]]:
         ("search_common_word", f"GET /conversations?q={COMMON_WORD} (every one)", f"/conversations?q={COMMON_WORD}"),
         ("snippets_python", "GET /snippets?language=python", "/snippets?language=python"),
         ("snippets_search_code", f"GET /snippets?q={CODE_WORD} (code, ~1%)", f"/snippets?q={quote(CODE_WORD)}"),
+        # A term nowhere: every index is read to its end (on PostgreSQL the window, then the rest).
+        ("search_no_match", f"GET /conversations?q={ABSENT_WORD} (none)", f"/conversations?q={ABSENT_WORD}"),
+        ("snippets_search_no_match", f"GET /snippets?q={ABSENT_WORD} (none)", f"/snippets?q={ABSENT_WORD}"),
         ("conversation_200", "GET /conversations/{id} (200 messages)", f"/conversations/{marks.big_conversation_id}"),
         ("usage_90_days", "GET /usage?days=90", "/usage?days=90"),
     ]

@@ -46,6 +46,7 @@ PREVIEW_LINES = 6
 RARE_WORD = "tokenizer"
 COMMON_WORD = "function"
 CODE_WORD = "retry_budget"
+ABSENT_WORD = "quasar_lattice"  # in no row
 
 LANGUAGES = ["python"] * 8 + ["typescript"] * 3 + ["javascript"] * 2 + ["go", "rust", "sql", "bash"] * 2
 TOPICS = [
