@@ -14,6 +14,7 @@ window of conversations reads their requests and code from the window's first mi
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,9 +26,22 @@ from codesmith.pagination import decode_cursor
 WINDOW = 4096  # rows of the user's own; the range costs ~0.1 ms per 1,000 of them, the candidates' recheck more
 
 Key = tuple[datetime, str]
-# One search's page (limit + 1 rows, newest first after the cursor) with these conditions on the listed table
-# as well, and the moment from which the rows it looks into can be (None: any).
-Search = Callable[[list[ColumnElement[bool]], datetime | None], Awaitable[list[Row[Any]]]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """The rows one call of a search covers."""
+
+    bounds: list[ColumnElement[bool]] = field(default_factory=list)  # on the listed table's (created_at, id)
+    since: datetime | None = None  # the rows the search looks into are that recent (None: of any age)
+    # The term is rare here (the window held less than a page): find its matches through the indexes first and
+    # order those, rather than walk every row in order (at 1 M messages a term in no conversation walked all
+    # 100,000 of the user's: 85 ms).
+    sparse: bool = False
+
+
+# One search's page (limit + 1 rows, newest first after the cursor) over a part of the rows.
+Search = Callable[[Part], Awaitable[list[Row[Any]]]]
 
 
 async def newest_first(
@@ -36,12 +50,13 @@ async def newest_first(
     """The page of `search` over `table`'s rows of the user, window first."""
     floor = await _window_floor(session, table, user_id, decode_cursor(cursor) if cursor else None)
     if floor is None:  # the window is everything after the cursor
-        return await search([], None)
+        return await search(Part())
     key = tuple_(table.c.created_at, table.c.id)
-    found = await search([key >= tuple_(*floor)], floor[0])
+    found = await search(Part([key >= tuple_(*floor)], since=floor[0]))
     if len(found) > limit:
         return found
-    return found + (await search([key < tuple_(*floor)], None))[: limit + 1 - len(found)]
+    rest = await search(Part([key < tuple_(*floor)], sparse=True))
+    return found + rest[: limit + 1 - len(found)]
 
 
 async def _window_floor(session: AsyncSession, table: FromClause, user_id: str, after: Key | None) -> Key | None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic_core import to_json
-from sqlalchemy import ColumnElement, Row, column, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, Row, column, literal_column, or_, select, table, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith import recent
@@ -92,10 +91,10 @@ async def list_conversations(
         rows, next_cursor = page_of(found, limit)
         return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
 
-    async def page(extra: list[ColumnElement[bool]], since: datetime | None = None) -> list[Row[Any]]:
-        query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id, *extra)
+    async def page(part: recent.Part) -> list[Row[Any]]:
+        query = select(*_LIST_COLUMNS).where(Conversation.user_id == user.id, *part.bounds)
         for term in terms:
-            query = query.where(_conversation_matches(term, user.id, dialect, since))
+            query = query.where(_conversation_matches(term, user.id, dialect, part))
         paged = paginate(query, Conversation.created_at, Conversation.id, limit=limit, cursor=cursor)
         return list((await session.execute(paged)).all())
 
@@ -104,23 +103,28 @@ async def list_conversations(
         table = Conversation.__table__
         found = await recent.newest_first(session, table, user.id, page, limit=limit, cursor=cursor)
     else:
-        found = await page([])
+        found = await page(recent.Part())
     rows, next_cursor = page_of(found, limit)
     return Page(items=[ConversationListItem.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-def title_matches(term: SearchTerm) -> ColumnElement[bool]:
-    """PostgreSQL: words of the title starting like the term, read from migration 0018's stored vector (the
-    column is the database's own: the model does not declare it)."""
-    return literal_column("conversations.title_search").bool_op("@@")(ts_prefix_query(term))
+# Migration 0018's stored title vector is the database's own column: the model does not declare it.
+_TITLE_VECTOR: ColumnElement[Any] = literal_column("conversations.title_search")
+_TITLES = table("conversations", column("id"), column("user_id"), column("title_search")).alias("titled")
+
+
+def title_matches(term: SearchTerm, vector: ColumnElement[Any] = _TITLE_VECTOR) -> ColumnElement[bool]:
+    """PostgreSQL: words of the title starting like the term, read from its stored vector."""
+    return vector.bool_op("@@")(ts_prefix_query(term))
 
 
 def _conversation_matches(
-    term: SearchTerm, user_id: str, dialect: str, since: datetime | None = None
+    term: SearchTerm, user_id: str, dialect: str, part: recent.Part | None = None
 ) -> ColumnElement[bool]:
     """The term in the title, in one of the user's requests (words starting like it), or in the code of
-    an answer (a substring); `since`: the conversations searched are that recent (codesmith/recent.py)."""
-    in_code = Conversation.id.in_(snippets.conversations_with_code(term, user_id, dialect, since))
+    an answer (a substring); on PostgreSQL within the part of the list searched (codesmith/recent.py)."""
+    part = part or recent.Part()
+    in_code = Conversation.id.in_(snippets.conversations_with_code(term, user_id, dialect, part.since))
     if dialect == "postgresql":
         # Migration 0009's expression indexes; the partial one's predicate is spelled as a literal too.
         requests = select(Message.conversation_id).where(
@@ -128,8 +132,15 @@ def _conversation_matches(
             Message.role == literal_column("'user'"),
             ts_matches(Message.content, term),
         )
-        if since:
-            requests = requests.where(Message.created_at >= since)
+        if part.since:
+            requests = requests.where(Message.created_at >= part.since)
+        if part.sparse:
+            # Every match through the indexes, then ordered: one semi-join on the union of the three.
+            in_title = title_matches(term, _TITLES.c.title_search)
+            titles = select(_TITLES.c.id).where(_TITLES.c.user_id == user_id, in_title)
+            code = snippets.conversations_with_code(term, user_id, dialect)
+            return Conversation.id.in_(union_all(titles, requests, code))
+        # Walked in order until the page is full: the title is tested on each row, requests and code hashed.
         return or_(title_matches(term), Conversation.id.in_(requests), in_code)
     if dialect != "sqlite":
         pattern = term.like_pattern()

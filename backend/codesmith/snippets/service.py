@@ -205,9 +205,9 @@ async def list_snippets(
     indexed = [term for term in terms if len(term.text) >= TRIGRAM] if dialect == "sqlite" else []
     conditions += [_snippet_matches(term) for term in terms if term not in indexed]
 
-    async def page(extra: list[ColumnElement[bool]], _since: datetime | None = None) -> list[Row[Any]]:
+    async def page(part: recent.Part) -> list[Row[Any]]:
         # Rows of the table's columns, not ORM objects: the page is built straight from them.
-        query = select(*_LIST_COLUMNS).where(Snippet.user_id == user.id, *conditions, *extra)
+        query = select(*_LIST_COLUMNS).where(Snippet.user_id == user.id, *conditions, *part.bounds)
         return list(
             (await session.execute(paginate(query, Snippet.created_at, Snippet.id, limit=limit, cursor=cursor))).all()
         )
@@ -218,7 +218,7 @@ async def list_snippets(
         await plan_for_these_terms(session)
         found = await recent.newest_first(session, Snippet.__table__, user.id, page, limit=limit, cursor=cursor)
     else:
-        found = await page([])
+        found = await page(recent.Part())
     rows, next_cursor = page_of(found, limit)
     return Page(items=[SnippetPublic.model_validate(snippet_fields(row)) for row in rows], next_cursor=next_cursor)
 
