@@ -60,8 +60,12 @@ test("registration by invitation: refused without one, an invitation link works 
   const adminPage = await pageOf(browser, admin.account);
   try {
     await adminPage.goto("/admin/registration");
-    await adminPage.getByRole("radio", { name: /By invitation/ }).check();
+    // click, then wait for the state: the radio follows the server's answer (check() asserts at once, and a
+    // re-render while the change is in flight failed it on a slow CI machine).
+    const byInvitation = adminPage.getByRole("radio", { name: /By invitation/ });
+    await byInvitation.click();
     await expect(adminPage.getByText("Saved.")).toBeVisible();
+    await expect(byInvitation).toBeChecked();
 
     // Without an invitation: the sign-up page says one is needed, and the API refuses.
     const visitor = await pageOf(browser);
