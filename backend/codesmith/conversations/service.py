@@ -118,13 +118,11 @@ def title_matches(term: SearchTerm, vector: ColumnElement[Any] = _TITLE_VECTOR) 
     return vector.bool_op("@@")(ts_prefix_query(term))
 
 
-def _conversation_matches(
-    term: SearchTerm, user_id: str, dialect: str, part: recent.Part | None = None
-) -> ColumnElement[bool]:
+def _conversation_matches(term: SearchTerm, user_id: str, dialect: str, part: recent.Part) -> ColumnElement[bool]:
     """The term in the title, in one of the user's requests (words starting like it), or in the code of
     an answer (a substring); on PostgreSQL within the part of the list searched (codesmith/recent.py)."""
-    part = part or recent.Part()
-    in_code = Conversation.id.in_(snippets.conversations_with_code(term, user_id, dialect, part.since))
+    code = snippets.conversations_with_code(term, user_id, dialect, part.since)
+    in_code = Conversation.id.in_(code)
     if dialect == "postgresql":
         # Migration 0009's expression indexes; the partial one's predicate is spelled as a literal too.
         requests = select(Message.conversation_id).where(
@@ -138,7 +136,6 @@ def _conversation_matches(
             # Every match through the indexes, then ordered: one semi-join on the union of the three.
             in_title = title_matches(term, _TITLES.c.title_search)
             titles = select(_TITLES.c.id).where(_TITLES.c.user_id == user_id, in_title)
-            code = snippets.conversations_with_code(term, user_id, dialect)
             return Conversation.id.in_(union_all(titles, requests, code))
         # Walked in order until the page is full: the title is tested on each row, requests and code hashed.
         return or_(title_matches(term), Conversation.id.in_(requests), in_code)
