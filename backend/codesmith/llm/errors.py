@@ -7,6 +7,7 @@ carries an upstream message verbatim: only a scrubbed excerpt, and never for aut
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,26 @@ _CONTEXT_PATTERNS = (
 )
 
 
+class UpstreamStatusError(Exception):
+    """An error answer (HTTP >= 400) to a request sent without the SDK (ChatClient's direct path): what the
+    SDK's APIStatusError carries, mapped the same way."""
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+
+def status_headers(exc: BaseException) -> Mapping[str, str] | None:
+    """The headers of an upstream's error answer, from either path; None for any other failure."""
+    if isinstance(exc, UpstreamStatusError):
+        return exc.headers
+    if isinstance(exc, openai.APIStatusError):
+        return exc.response.headers
+    return None
+
+
 def scrub(text: str, secret: str | None = None) -> str:
     if secret:
         text = text.replace(secret, "[redacted]")
@@ -56,7 +77,7 @@ def is_context_error(status: int, body: Any, message: str) -> bool:
     return any(pattern in text for pattern in _CONTEXT_PATTERNS)
 
 
-def retry_after_seconds(headers: httpx.Headers | None) -> int | None:
+def retry_after_seconds(headers: Mapping[str, str] | None) -> int | None:
     value = headers.get("retry-after") if headers is not None else None
     if value is None:
         return None
@@ -66,7 +87,7 @@ def retry_after_seconds(headers: httpx.Headers | None) -> int | None:
         return None
 
 
-def from_status(status: int, body: Any, headers: httpx.Headers | None, secret: str | None) -> AppError:
+def from_status(status: int, body: Any, headers: Mapping[str, str] | None, secret: str | None) -> AppError:
     message = scrub(_message_of(body, f"HTTP {status}"), secret)
     if status in (401, 403):
         return UpstreamUnauthorized(
@@ -91,6 +112,8 @@ def map_exception(exc: BaseException, secret: str | None = None) -> AppError:
         return exc
     if isinstance(exc, openai.APIStatusError):
         return from_status(exc.status_code, exc.body, exc.response.headers, secret)
+    if isinstance(exc, UpstreamStatusError):
+        return from_status(exc.status, exc.body, exc.headers, secret)
     if _could_not_connect(exc):
         return ModelUnavailable("The model's server cannot be reached.")
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
@@ -120,4 +143,6 @@ def is_retryable(exc: BaseException) -> bool:
     """Failures worth another try before the first token: refused connections, 429 and 5xx."""
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code == 429 or exc.status_code >= 500
+    if isinstance(exc, UpstreamStatusError):
+        return exc.status == 429 or exc.status >= 500
     return _could_not_connect(exc)
