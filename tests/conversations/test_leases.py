@@ -11,12 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.exc import IntegrityError
 
 from codesmith.config import Settings
 from codesmith.conversations import handling
 from codesmith.conversations.generations import GenerationService
+from codesmith.conversations.running import Generation
+from codesmith.conversations.store import store_texts
 from codesmith.conversations.tables import Message
 from codesmith.db import utcnow
 from tests.conftest import LiveServer, UserHandle
@@ -225,3 +227,41 @@ async def seed_into(app: FastAPI, conversation_id: str, user_id: str, status: st
 @pytest.fixture
 def settings_overrides(settings_overrides: dict[str, Any]) -> dict[str, Any]:
     return {**settings_overrides, "generation_lease_seconds": 0.6}
+
+
+class TestBatches:
+    async def test_one_statement_writes_a_batch_and_names_the_answers_no_longer_this_replicas(
+        self, live_server: LiveServer, user: UserHandle
+    ) -> None:
+        app = live_server.app
+        _, (mine,) = await seed(app, user.id, [("streaming", "")], lease=("replica-a", 60))
+        _, (taken,) = await seed(app, user.id, [("streaming", "")], lease=("replica-b", 60))
+        _, (ended,) = await seed(app, user.id, [("complete", "the final answer")])
+        running = [
+            Generation(message_id=mid, conversation_id="-", user_id=user.id, parent_id=None, model_id="-")
+            for mid in (mine, taken, ended)
+        ]
+        for generation in running:
+            generation.append("text so far")
+        updates: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if statement.lstrip().upper().startswith(("UPDATE", "WITH")):
+                updates.append(statement)
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            async with sessionmaker_of(app)() as session:
+                gone = await store_texts(session, "replica-a", [(generation, "streaming") for generation in running])
+                await session.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert gone == running[1:]
+        assert len(updates) == 1
+        assert ((await message_row(app, mine)).status, (await message_row(app, mine)).content) == (
+            "streaming",
+            "text so far",
+        )
+        assert (await message_row(app, taken)).content == ""  # another replica's: untouched
+        assert (await message_row(app, ended)).content == "the final answer"  # a final state stands

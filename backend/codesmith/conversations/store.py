@@ -15,7 +15,8 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, or_, select, update
+from sqlalchemy import CursorResult, String, Table, Text, Update, column, or_, select, update
+from sqlalchemy import values as value_rows
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codesmith.conversations import sse
@@ -68,6 +69,32 @@ async def store_if_active(session: AsyncSession, message_id: str, owner: str | N
     task that lost it (cancelled elsewhere, reaped, deleted) gets False; a late write never undoes a final state."""
     result = cast(CursorResult[Any], await session.execute(_owned(message_id, owner).values(**values)))
     return result.rowcount > 0
+
+
+# Rows of one batch statement: three bound values each, far below any database's limit on them.
+BATCH_ROWS = 500
+
+
+async def store_texts(session: AsyncSession, owner: str, rows: Sequence[tuple[Generation, str]]) -> list[Generation]:
+    """The text so far and status of many running generations, one statement per BATCH_ROWS (a compare-and-set
+    as store_if_active's): those whose message was not written, no longer this replica's to write."""
+    written: set[str] = set()
+    for start in range(0, len(rows), BATCH_ROWS):
+        part = rows[start : start + BATCH_ROWS]
+        batch = (
+            value_rows(column("id", String), column("content", Text), column("status", String), name="batch")
+            .data([(generation.message_id, generation.text(), status) for generation, status in part])
+            .cte("batch")
+        )
+        table = cast(Table, Message.__table__)  # Core: no ORM bookkeeping for a write it never loads
+        statement = (
+            update(table)
+            .where(table.c.id == batch.c.id, table.c.owner == owner, table.c.status.in_(ACTIVE_STATUSES))
+            .values(content=batch.c.content, status=batch.c.status)
+            .returning(table.c.id)
+        )
+        written.update((await session.execute(statement)).scalars())
+    return [generation for generation, _ in rows if generation.message_id not in written]
 
 
 async def finish_if_owned(session: AsyncSession, message_id: str, owner: str, **values: Any) -> Message | None:
@@ -169,14 +196,11 @@ class BatchWriter:
         return gone
 
     async def _save(self, changed: list[tuple[Generation, tuple[int, str]]]) -> list[Generation]:
-        gone: list[Generation] = []
         try:
             async with self._sessionmaker() as session:
-                for generation, (_, status) in changed:
-                    if not await store_if_active(
-                        session, generation.message_id, self._owner, content=generation.text(), status=status
-                    ):
-                        gone.append(generation)
+                gone = await store_texts(
+                    session, self._owner, [(generation, status) for generation, (_, status) in changed]
+                )
                 await session.commit()
         except Exception as exc:  # a busy database: the next batch or the final write will catch up
             logger.warning("saving partial answers failed", extra={"error": type(exc).__name__})
