@@ -8,12 +8,14 @@ once, and the scale benchmark after loading rows straight into the tables. It na
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import Executable
 
 from codesmith.usage.tables import UsageDay
 
@@ -67,15 +69,19 @@ async def add(
         "priced_requests": 0 if cost_usd is None else 1,
         "estimated_requests": 1 if estimated else 0,
     }
-    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert(session.get_bind().dialect.name), values)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Executable:
+    """The day's upsert for `dialect`, built once (every generation's final write runs it): Core, the values bound."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(UsageDay).values(values)
-    table = UsageDay.__table__
-    statement = statement.on_conflict_do_update(
+    table = cast(sa.Table, UsageDay.__table__)
+    statement = insert(table)
+    return statement.on_conflict_do_update(
         index_elements=["user_id", "day", "model_id", "model_name"],
         set_={name: table.c[name] + statement.excluded[name] for name in _SUMMED},
     )
-    await session.execute(statement)
 
 
 def backfill(connection: sa.Connection) -> None:

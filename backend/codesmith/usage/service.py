@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from codesmith.admin import audit
@@ -52,39 +52,44 @@ async def record(
     paid_by_server: bool,
     spent: Spent,
     created_at: datetime,
-) -> UsageRecord:
+) -> None:
     """Add a generation's usage to the ledger and to its day in the rollup, in the caller's transaction (the
     generation's final write). A generation's record takes its message's id (`record_id`), so a generation is
-    never counted twice: a second record fails the transaction, rollup included."""
-    entry = UsageRecord(
-        id=record_id,
-        user_id=user_id,
-        message_id=message_id,
-        conversation_id=conversation_id,
-        model_id=model_id,
-        model_name=model_name,
-        provider=provider,
-        paid_by_server=paid_by_server,
-        prompt_tokens=max(spent.prompt_tokens, 0),
-        completion_tokens=max(spent.completion_tokens, 0),
-        cost_usd=spent.cost_usd,
-        usage_estimated=spent.estimated,
-        created_at=created_at,
+    never counted twice: a second record fails the transaction, rollup included. Two Core statements: no ORM
+    object is made for a row nobody reads back."""
+    prompt_tokens, completion_tokens = max(spent.prompt_tokens, 0), max(spent.completion_tokens, 0)
+    await session.execute(
+        _INSERT_RECORD,
+        {
+            "id": record_id,
+            "user_id": user_id,
+            "message_id": message_id,
+            "conversation_id": conversation_id,
+            "model_id": model_id,
+            "model_name": model_name,
+            "provider": provider,
+            "paid_by_server": paid_by_server,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "cost_usd": spent.cost_usd,
+            "usage_estimated": spent.estimated,
+            "created_at": created_at,
+        },
     )
-    session.add(entry)
-    await session.flush()
     await rollup.add(
         session,
         user_id=user_id,
         created_at=created_at,
         model_id=model_id,
         model_name=model_name,
-        prompt_tokens=entry.prompt_tokens,
-        completion_tokens=entry.completion_tokens,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
         cost_usd=spent.cost_usd,
         estimated=spent.estimated,
     )
-    return entry
+
+
+_INSERT_RECORD = insert(cast(Table, UsageRecord.__table__))
 
 
 @dataclass(slots=True)
