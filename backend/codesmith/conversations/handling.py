@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -44,7 +45,7 @@ from codesmith.conversations.tables import (
     MessageStatus,
     Role,
 )
-from codesmith.db import new_id, utcnow
+from codesmith.db import column_values, new_id, utcnow
 from codesmith.errors import GenerationInProgress, NotFound, ValidationFailed
 from codesmith.guard.input import clean_prompt
 from codesmith.guard.local import ensure_code_request
@@ -191,7 +192,9 @@ async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Gen
         at = tree.after(parent.created_at) if parent else now
         stored.append(_stored_turn(conversation, who.user, parent, turn, at))
     with who.generations.reserve(conversation.id):
-        session.add_all([conversation, *stored])
+        # Bulk INSERTs: new rows that nothing in this session reads back need no unit of work.
+        await session.execute(insert(Conversation), [column_values(conversation)])
+        await session.execute(insert(Message), [column_values(message) for message in stored])
         # An OpenAI client expects one answer to its request: no repair on /v1.
         return await _launch(session, who, conversation, stored[-1], model, context, data.options, repairable=False)
 
@@ -381,8 +384,11 @@ async def _launch(
     tokens = context.prompt_tokens + context.max_tokens
     reservation = await who.limiter.reserve_tokens(who.user, who.settings, tokens, server_key=model.paid_by_server)
     try:
-        session.add(answer)
-        await models.remember_model(session, who.user, model.id)  # (its query flushes the insert)
+        if session.new:  # the new request is pending: one flush writes both (one executemany)
+            session.add(answer)
+        else:  # a chat stored by bulk INSERTs (exchange), or a regeneration: no unit of work needed
+            await session.execute(insert(Message), [column_values(answer)])
+        await models.remember_model(session, who.user, model.id)
         await session.commit()
     except BaseException as exc:
         await who.limiter.settle(reservation, 0)
