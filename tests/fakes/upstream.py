@@ -52,6 +52,7 @@ class Behaviour:
     retry_after: int | None = None
     hang: bool = False  # accept chat requests and never answer
     context_error: str | None = None  # "openai" | "vllm": a context-length 400
+    error_in_pieces: bool = False  # that error's body sent 16 bytes at a time
     include_usage: bool = True
     tokenize: bool = True
     max_model_len: int = 4096  # a prompt of more words gets the vLLM context error
@@ -235,7 +236,7 @@ class FakeUpstream:
             return _error(404, f"The model `{body.get('model')}` does not exist.", "model_not_found")
         context = self._context_error(body)
         if context is not None:
-            return context
+            return _in_pieces(context) if b.error_in_pieces else context
         reply = self._reply_for(body) * max(1, b.repeat_reply)
         if body.get("stream"):
             return StreamingResponse(self._stream(body, reply), media_type="text/event-stream")
@@ -326,6 +327,18 @@ async def _keepalive(every: float) -> AsyncIterator[bytes]:
 
 def _sse(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def _in_pieces(response: Response) -> Response:
+    """The same error answer, its body sent a few bytes at a time: a client must read it to its end."""
+    data = bytes(response.body)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 16):
+            yield data[start : start + 16]
+            await asyncio.sleep(0.005)
+
+    return StreamingResponse(pieces(), status_code=response.status_code, media_type="application/json")
 
 
 def _error(

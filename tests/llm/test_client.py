@@ -222,6 +222,16 @@ class TestErrorMapping:
             await collect(client, endpoint_for(fake_upstream, via=via))
         await client.aclose()
 
+    async def test_an_error_body_that_comes_in_pieces_is_read_whole(
+        self, fake_upstream: FakeUpstream, via: str
+    ) -> None:
+        fake_upstream.behaviour.context_error = "openai"
+        fake_upstream.behaviour.error_in_pieces = True  # what it says is in its last pieces
+        client = make_client(via)
+        with pytest.raises(ContextWindowExceeded):
+            await collect(client, endpoint_for(fake_upstream, via=via))
+        await client.aclose()
+
     async def test_unknown_model_is_model_unavailable(self, fake_upstream: FakeUpstream, via: str) -> None:
         client = make_client(via)
         with pytest.raises(ModelUnavailable):

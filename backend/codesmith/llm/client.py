@@ -353,8 +353,14 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 async def _error_body(response: aiohttp.ClientResponse) -> Any:
     """An error answer's JSON (its first MAX_ERROR_BODY bytes), or None when it is not JSON."""
+    body = bytearray()
     try:
-        return orjson.loads(await response.content.read(MAX_ERROR_BODY))
+        while len(body) < MAX_ERROR_BODY:  # a read returns what has come so far: read to the end
+            piece = await response.content.read(MAX_ERROR_BODY - len(body))
+            if not piece:
+                break
+            body += piece
+        return orjson.loads(body)
     except (orjson.JSONDecodeError, aiohttp.ClientError, TimeoutError):
         return None
 
