@@ -180,7 +180,9 @@ class AiohttpClient(Client):
 
         self._aiohttp = aiohttp
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
+            # Idle connections go before a uvicorn server (5 s keep-alive) closes them: a reused one it closed
+            # fails "Can not write request body" (seen once in 200 streams).
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None, keepalive_timeout=3.0),
             cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
             auto_decompress=False,
