@@ -43,7 +43,7 @@ from sqlalchemy.orm import aliased
 
 from codesmith import recent
 from codesmith.conversations.tables import Conversation, Message
-from codesmith.db import new_id, utcnow
+from codesmith.db import column_values, new_id, utcnow
 from codesmith.errors import NotFound
 from codesmith.fts import Reader, millisecond, top_before
 from codesmith.pagination import Page, decode_cursor, page_of, paginate
@@ -104,27 +104,26 @@ async def store_snippets(
     if replace:
         await session.execute(delete(Snippet).where(Snippet.message_id == message.id))
     stamp = message.completed_at or utcnow()
-    rows = [
-        {
-            "id": new_id(),
-            "user_id": message.user_id,
-            "conversation_id": message.conversation_id,
-            "message_id": message.id,
-            "position": position,
-            "language": found.language,
-            "code": found.code,
-            "title": found.title,
-            "check": checks[position] if checks is not None else None,
+    snippets = [
+        Snippet(
+            id=new_id(),
+            user_id=message.user_id,
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+            position=position,
+            language=found.language,
+            code=found.code,
+            title=found.title,
+            check=checks[position] if checks is not None else None,
             # A microsecond apart, earlier blocks newest, so newest-first lists keep the answer's order.
-            "created_at": stamp + timedelta(microseconds=len(extracted) - 1 - position),
-        }
+            created_at=stamp + timedelta(microseconds=len(extracted) - 1 - position),
+        )
         for position, found in enumerate(extracted)
     ]
-    # One bulk INSERT (no unit of work: nothing reads them back in this session); the objects, never added
-    # to the session, are what the caller answers with.
-    snippets = [Snippet(**row) for row in rows]
-    if rows:
-        await session.execute(insert(Snippet), rows)
+    if snippets:
+        # One bulk INSERT (nothing in this session reads them back); the objects, never added to the
+        # session, are what the caller answers with.
+        await session.execute(insert(Snippet), [column_values(snippet) for snippet in snippets])
         await session.execute(
             update(Conversation)
             .where(Conversation.id == message.conversation_id, Conversation.preview.is_(None))
