@@ -95,6 +95,16 @@ class TestCreate:
         assert runner._session_headers(settings, job("vllm")) == {"X-Session-ID": "c1"}
         assert runner._session_headers(settings, job("openai")) is None
 
+
+class TestPacing:
+    def test_a_quiet_replica_sends_twenty_deltas_a_second(self) -> None:
+        assert runner.coalesce_seconds(0) == runner.coalesce_seconds(runner.QUIET_GENERATIONS) == 0.05
+
+    def test_a_busy_replica_spaces_them_in_proportion_up_to_ten_a_second(self) -> None:
+        assert runner.coalesce_seconds(12) == pytest.approx(0.075)
+        assert runner.coalesce_seconds(2 * runner.QUIET_GENERATIONS) == pytest.approx(0.1)
+        assert runner.coalesce_seconds(500) == 0.1  # never slower than that, however busy
+
     async def test_the_title_is_the_first_line_cut_at_a_word(
         self, client: httpx.AsyncClient, user: UserHandle, fake_model: str
     ) -> None:

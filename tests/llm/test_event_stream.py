@@ -83,6 +83,19 @@ async def test_the_pacer_spaces_fast_deltas_and_never_delays_slow_ones() -> None
     assert loop.time() - before < INTERVAL / 4
 
 
+async def test_an_interval_given_as_a_function_is_asked_at_each_wait() -> None:
+    loop = asyncio.get_running_loop()
+    intervals = iter([INTERVAL, 3 * INTERVAL])  # the replica got busy between two deltas
+    pacer = Pacer(lambda: next(intervals))
+    started = loop.time()
+    await pacer.wait()
+    first = loop.time() - started
+    await pacer.wait()
+    second = loop.time() - started - first
+    assert INTERVAL * 0.9 <= first < 2 * INTERVAL
+    assert second >= 3 * INTERVAL * 0.9
+
+
 async def _pauses_reading_while_it_waits() -> None:
     server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]

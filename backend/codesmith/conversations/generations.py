@@ -176,6 +176,11 @@ class GenerationService:
     def running(self) -> list[Generation]:
         return list(self._by_message.values())
 
+    @property
+    def count(self) -> int:
+        """How many generations this replica runs."""
+        return len(self._by_message)
+
     @contextmanager
     def reserve(self, conversation_id: str) -> Iterator[None]:
         """Hold the conversation while a request prepares its generation: a second one of this replica

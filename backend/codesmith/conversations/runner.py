@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, cast
 
@@ -37,10 +37,21 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("codesmith.generations")
 
-# Text reaches subscribers at most this often: faster tokens travel together (twenty updates a second, below
-# what a reader notices). Each delta costs a wake-up, a write to the client and its share of the event loop:
-# 50 ms instead of 20 took a third off the CPU of a 300-token answer at 5 ms a token (docs/performance.md §6).
+# Text reaches subscribers at most this often: faster tokens travel together. Each delta costs a wake-up, a
+# write to the client and its share of the event loop (50 ms instead of 20 took a third off the CPU of a
+# 300-token answer at 5 ms a token), so the interval widens as the replica gets busy: 50 ms (twenty updates
+# a second, below what a reader notices) while it runs up to QUIET_GENERATIONS, then in proportion up to
+# 100 ms (ten a second) from twice as many (docs/performance.md §6).
 COALESCE_SECONDS = 0.05
+BUSY_COALESCE_SECONDS = 0.1
+QUIET_GENERATIONS = 8
+
+
+def coalesce_seconds(running: int) -> float:
+    """How far apart a stream's deltas are while the replica runs `running` generations."""
+    return min(BUSY_COALESCE_SECONDS, COALESCE_SECONDS * max(1.0, running / QUIET_GENERATIONS))
+
+
 # What the database says when a stopped task no longer owns its message.
 _STOP_STATUS = {
     "cancelled": MessageStatus.CANCELLED,
@@ -53,7 +64,7 @@ async def run(service: GenerationService, job: Job, generation: Generation) -> N
     """The generation's task: stream, settle, store, publish."""
     if job.store:
         service.writer.watch(generation)
-    outcome = await _generate(service.llm, service.settings, job, generation)
+    outcome = await _generate(service.llm, service.settings, job, generation, lambda: coalesce_seconds(service.count))
     generation.outcome = outcome
     generation.closing = True  # from here on, a cancel is too late: the outcome gets stored as it is
     # First what must happen whatever fails later: the day's reservation is replaced by what was used.
@@ -96,7 +107,9 @@ async def _settle(limiter: UsageLimiter | None, job: Job, outcome: Outcome) -> N
         logger.exception("settling the token reservation failed", extra={"message_id": job.message_id})
 
 
-async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: Generation) -> Outcome:
+async def _generate(
+    llm: ChatClient, settings: Settings, job: Job, generation: Generation, pace: Callable[[], float]
+) -> Outcome:
     """Stream the answer into `generation`; how it ended, never an exception (but for bugs)."""
     gate = MarkerGate()  # holds back the start until it knows the answer is not a NOT_CODE refusal
     usage: Usage | None = None
@@ -110,7 +123,7 @@ async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: G
                 job.model.endpoint,
                 job.context.messages,
                 max_tokens=job.context.max_tokens,
-                min_interval=COALESCE_SECONDS,  # faster tokens come together: one append, one write
+                min_interval=pace,  # faster tokens come together: one append, one write
                 headers=_session_headers(settings, job),
                 options=job.options,
             )

@@ -40,6 +40,9 @@ from codesmith.llm.tokens import estimate_chat_tokens, estimate_text_tokens
 from codesmith.llm.types import ChatEvent, ChatMessage, Endpoint, TextDelta, Usage
 from codesmith.waitlimit import WaitLimit
 
+# A pacing interval in seconds, or a function that says it at each wait.
+Interval = float | Callable[[], float]
+
 logger = logging.getLogger("codesmith.llm")
 
 MAX_POOLED_CLIENTS = 256
@@ -158,15 +161,16 @@ class ChatClient:
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
-        min_interval: float = 0.0,
+        min_interval: Interval = 0.0,
         headers: Mapping[str, str] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Text deltas, then one Usage. Retries only before the first token; raises AppError.
 
-        `min_interval`: deltas come at most this often (seconds); faster tokens wait in the connection's
-        buffer and come together as one delta (see Pacer). `headers`: extra request headers (vLLM's
-        session routing). `options`: more body parameters (sampling: top_p, stop, seed...), sent as they are.
+        `min_interval`: deltas come at most this often (seconds, or a function asked before each wait);
+        faster tokens wait in the connection's buffer and come together as one delta (see Pacer).
+        `headers`: extra request headers (vLLM's session routing). `options`: more body parameters
+        (sampling: top_p, stop, seed...), sent as they are.
         """
         attempt = 0
         while True:
@@ -199,7 +203,7 @@ class ChatClient:
         messages: list[ChatMessage],
         max_tokens: int | None,
         temperature: float | None,
-        min_interval: float,
+        min_interval: Interval,
         headers: Mapping[str, str] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[ChatEvent]:
@@ -388,25 +392,29 @@ class Pacer:
     (when the transport is known): the tokens that arrive meanwhile stay in the kernel's buffer and the
     next read takes them all, so a fast stream wakes the process once an interval, not once a token.
     It waits only for a delta that came within half the interval: tokens about as slow as the interval
-    never wait (a wait of a millisecond would cost a wake-up and gather nothing).
+    never wait (a wait of a millisecond would cost a wake-up and gather nothing). An interval given as a
+    function is asked at each wait (the runner's widens while the replica is busy).
     """
 
     __slots__ = ("_interval", "_last", "_loop", "_transport")
 
-    def __init__(self, interval: float, transport: Callable[[], asyncio.BaseTransport | None] = lambda: None) -> None:
-        self._interval = interval
+    def __init__(
+        self, interval: Interval, transport: Callable[[], asyncio.BaseTransport | None] = lambda: None
+    ) -> None:
+        self._interval: Callable[[], float] = interval if callable(interval) else partial(float, interval)
         self._loop = asyncio.get_running_loop()
         self._last = self._loop.time()
         self._transport = transport  # asked at each wait: the connection may have gone back to its pool
 
     async def wait(self) -> None:
         quiet = self._loop.time() - self._last
-        if quiet < self._interval / 2:
+        interval = self._interval()
+        if quiet < interval / 2:
             transport = _reading(self._transport())
             if transport is not None:
                 transport.pause_reading()
             try:
-                await asyncio.sleep(self._interval - quiet)
+                await asyncio.sleep(interval - quiet)
             finally:
                 if transport is not None and not transport.is_closing():
                     transport.resume_reading()
