@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, String, TypeDecorator, event, inspect
+from sqlalchemy import DateTime, Insert, String, Table, TypeDecorator, event, insert, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -91,11 +92,44 @@ def _ensure_sqlite_folder(url: str) -> None:
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def column_values(entity: Any) -> dict[str, Any]:
-    """The column attributes set on a new ORM object, by attribute name: a row for an ORM bulk INSERT
-    (`session.execute(insert(Entity), [rows])`), which writes it without the unit of work's bookkeeping."""
-    state = entity.__dict__
-    return {attr.key: state[attr.key] for attr in inspect(type(entity)).column_attrs if attr.key in state}
+# A table's columns as (ORM attribute, column key, value when the object leaves it unset); _OMIT: leave the
+# column out, for the database or SQLAlchemy to fill (a callable or server-side default).
+_OMIT = object()
+
+
+@cache
+def _insert_plan(entity_type: type[Base]) -> tuple[Table, Insert, tuple[tuple[str, str, Any], ...]]:
+    mapper: Mapper[Any] = inspect(entity_type)
+    table = cast(Table, mapper.local_table)
+    columns = []
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        default = column.default
+        if column.server_default is not None or (default is not None and not default.is_scalar):
+            unset = _OMIT
+        else:  # no default (NULL) or a constant one: the same row shape, set or not
+            unset = default.arg if default is not None else None
+        columns.append((attr.key, column.key, unset))
+    return table, insert(table), tuple(columns)
+
+
+async def insert_new(session: AsyncSession, entities: Sequence[Base]) -> None:
+    """Write new ORM objects with Core INSERTs: one executemany per table and row shape, in the order each
+    first appears (parents before children), with no unit of work and no ORM bulk machinery (nothing
+    reads them back in this session; they stay outside it). An unset column gets its constant default or
+    NULL, so rows of one table differ in shape only where a callable or server-side default applies."""
+    batches: dict[tuple[Table, tuple[str, ...]], tuple[Insert, list[dict[str, Any]]]] = {}
+    for entity in entities:
+        table, statement, columns = _insert_plan(type(entity))
+        state = entity.__dict__
+        row = {}
+        for attr, key, unset in columns:
+            value = state.get(attr, unset)
+            if value is not _OMIT:
+                row[key] = value
+        batches.setdefault((table, tuple(row)), (statement, []))[1].append(row)
+    for statement, rows in batches.values():
+        await session.execute(statement, rows)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -16,7 +16,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -45,7 +44,7 @@ from codesmith.conversations.tables import (
     MessageStatus,
     Role,
 )
-from codesmith.db import column_values, new_id, utcnow
+from codesmith.db import insert_new, new_id, utcnow
 from codesmith.errors import GenerationInProgress, NotFound, ValidationFailed
 from codesmith.guard.input import clean_prompt
 from codesmith.guard.local import ensure_code_request
@@ -192,11 +191,19 @@ async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Gen
         at = tree.after(parent.created_at) if parent else now
         stored.append(_stored_turn(conversation, who.user, parent, turn, at))
     with who.generations.reserve(conversation.id):
-        # Bulk INSERTs: new rows that nothing in this session reads back need no unit of work.
-        await session.execute(insert(Conversation), [column_values(conversation)])
-        await session.execute(insert(Message), [column_values(message) for message in stored])
-        # An OpenAI client expects one answer to its request: no repair on /v1.
-        return await _launch(session, who, conversation, stored[-1], model, context, data.options, repairable=False)
+        # An OpenAI client expects one answer to its request: no repair on /v1. The conversation and its
+        # turns are written with the answer (Core INSERTs: nothing in this session reads them back).
+        return await _launch(
+            session,
+            who,
+            conversation,
+            stored[-1],
+            model,
+            context,
+            data.options,
+            repairable=False,
+            new_rows=[conversation, *stored],
+        )
 
 
 async def cancel(
@@ -362,10 +369,13 @@ async def _launch(
     options: Mapping[str, Any] | None = None,
     *,
     repairable: bool = True,
+    new_rows: Sequence[Conversation | Message] = (),
 ) -> Generation:
     """Store the new messages (committed: they survive whatever the upstream does) with the answer owned
     by this replica under a lease, and start its runner. Another replica that started a generation in
-    the conversation meanwhile makes the commit fail (one running per conversation): 409, nothing stored."""
+    the conversation meanwhile makes the commit fail (one running per conversation): 409, nothing stored.
+    `new_rows`: objects outside the session written with the answer (a chat sent whole: its conversation
+    and turns)."""
     answer = Message(
         id=new_id(),
         conversation_id=conversation.id,
@@ -386,8 +396,8 @@ async def _launch(
     try:
         if session.new:  # the new request is pending: one flush writes both (one executemany)
             session.add(answer)
-        else:  # a chat stored by bulk INSERTs (exchange), or a regeneration: no unit of work needed
-            await session.execute(insert(Message), [column_values(answer)])
+        else:  # a chat sent whole (exchange), or a regeneration: no unit of work needed
+            await insert_new(session, [*new_rows, answer])
         await models.remember_model(session, who.user, model.id)
         await session.commit()
     except BaseException as exc:

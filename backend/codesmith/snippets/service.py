@@ -27,7 +27,6 @@ from sqlalchemy import (
     column,
     delete,
     func,
-    insert,
     literal_column,
     null,
     or_,
@@ -43,7 +42,7 @@ from sqlalchemy.orm import aliased
 
 from codesmith import recent
 from codesmith.conversations.tables import Conversation, Message
-from codesmith.db import column_values, new_id, utcnow
+from codesmith.db import insert_new, new_id, utcnow
 from codesmith.errors import NotFound
 from codesmith.fts import Reader, millisecond, top_before
 from codesmith.pagination import Page, decode_cursor, page_of, paginate
@@ -121,9 +120,9 @@ async def store_snippets(
         for position, found in enumerate(extracted)
     ]
     if snippets:
-        # One bulk INSERT (nothing in this session reads them back); the objects, never added to the
+        # One Core INSERT (nothing in this session reads them back); the objects, never added to the
         # session, are what the caller answers with.
-        await session.execute(insert(Snippet), [column_values(snippet) for snippet in snippets])
+        await insert_new(session, snippets)
         await session.execute(
             update(Conversation)
             .where(Conversation.id == message.conversation_id, Conversation.preview.is_(None))
