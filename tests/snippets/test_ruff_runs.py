@@ -1,0 +1,82 @@
+"""Concurrent Python checks share one ruff process (group commit), and each gets what it would alone."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from codesmith.snippets.checks import python
+from codesmith.snippets.checks.python import RuffRuns, _Job, _lines_by_file, _run_ruff
+
+pytestmark = pytest.mark.skipif(python.ruff_binary() is None, reason="ruff is a dependency of the project")
+
+SNIPPETS = [
+    "def add(a, b):\n    return a + b\n",
+    "print(undefined_thing)\n",
+    "return 1\n",
+    "def f(:\n    pass\n",
+    "x = 1\nassert (x, 'tuple is always true')\n",
+    "name = 'ünïcödé 🐍'\nprint(nme)\n",
+    "",
+    "for i in range(3):\n    pass\nbreak\n",
+]
+
+
+def _alone(source: str) -> bytes | None:
+    return _run_ruff([_Job(source, time.monotonic() + 5)])[0]
+
+
+def test_one_run_over_several_files_gives_each_snippet_its_own_findings() -> None:
+    together = _run_ruff([_Job(source, time.monotonic() + 5) for source in SNIPPETS])
+    alone = [_alone(source) for source in SNIPPETS]
+    # The same findings, file names aside (standard input is `snippet.py`; a run's files are numbered).
+    assert [_findings(output) for output in together] == [_findings(output) for output in alone]
+    assert _findings(together[1]) == [("F821", 1, 7)]
+    assert _findings(together[0]) == []
+
+
+def test_concurrent_checks_share_processes_and_get_what_they_would_alone() -> None:
+    runs = RuffRuns()
+    start = threading.Barrier(len(SNIPPETS))
+
+    def check(source: str) -> bytes | None:
+        start.wait()
+        return runs.check(source, 5.0)
+
+    with ThreadPoolExecutor(len(SNIPPETS)) as pool:
+        results = list(pool.map(check, SNIPPETS))
+    assert [_findings(output) for output in results] == [_findings(_alone(source)) for source in SNIPPETS]
+    assert runs.runs < len(SNIPPETS) / 2  # the first run alone, then the rest waiting for it together
+
+
+def test_a_waiter_gives_up_at_its_own_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(batch: list[_Job]) -> list[bytes | None]:
+        time.sleep(0.6)
+        return [b""] * len(batch)
+
+    monkeypatch.setattr(python, "_run_ruff", slow)
+    runs = RuffRuns()
+    first = threading.Thread(target=runs.check, args=("x = 1\n", 5.0))
+    first.start()
+    time.sleep(0.1)  # the first run is under way
+    started = time.monotonic()
+    assert runs.check("y = 2\n", 0.2) is None  # what ast says stands
+    assert time.monotonic() - started < 0.45
+    first.join()
+
+
+def test_output_naming_no_file_of_the_run_is_not_believed() -> None:
+    line = b'{"cell":null,"code":"F821","filename":"/elsewhere/9.py","message":"Undefined name `x`"}'
+    assert _lines_by_file(line, ["0.py", "1.py"]) == [None, None]
+    assert _lines_by_file(b"not json at all", ["0.py"]) == [None]
+
+
+def _findings(output: bytes | None) -> list[tuple[str, int, int]] | None:
+    if output is None:
+        return None
+    found = [json.loads(line) for line in output.splitlines()]
+    return [(item["code"] or "E999", item["location"]["row"], item["location"]["column"]) for item in found]
