@@ -20,8 +20,10 @@ from sqlalchemy import (
     Row,
     Select,
     SQLColumnExpression,
+    Table,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -123,13 +125,18 @@ async def store_snippets(
         # One Core INSERT (nothing in this session reads them back); the objects, never added to the
         # session, are what the caller answers with.
         await insert_new(session, snippets)
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == message.conversation_id, Conversation.preview.is_(None))
-            .values(preview=preview_of(snippets[0].code))
-            .execution_options(synchronize_session=False)
-        )
+        preview = {"conversation_id_": message.conversation_id, "preview_": preview_of(snippets[0].code)}
+        await session.execute(_FIRST_PREVIEW, preview)
     return snippets
+
+
+# The conversation's preview from its first snippet, once (Core, built once: nothing in the session holds it).
+_CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]  # a mapped class's Table
+_FIRST_PREVIEW = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id_"), _CONVERSATIONS.c.preview.is_(None))
+    .values(preview=bindparam("preview_"))
+)
 
 
 async def extract_off_the_loop(content: str) -> list[ExtractedSnippet]:
