@@ -12,8 +12,6 @@ import pytest
 from codesmith.snippets.checks import python
 from codesmith.snippets.checks.python import RuffRuns, _Job, _lines_by_file, _run_ruff
 
-pytestmark = pytest.mark.skipif(python.ruff_binary() is None, reason="ruff is a dependency of the project")
-
 SNIPPETS = [
     "def add(a, b):\n    return a + b\n",
     "print(undefined_thing)\n",
@@ -24,6 +22,10 @@ SNIPPETS = [
     "",
     "for i in range(3):\n    pass\nbreak\n",
 ]
+
+
+def test_ruff_is_installed_with_the_project() -> None:
+    assert python.ruff_binary() is not None  # without it every check below would fall back to ast
 
 
 def _alone(source: str) -> bytes | None:
@@ -54,7 +56,10 @@ def test_concurrent_checks_share_processes_and_get_what_they_would_alone() -> No
 
 
 def test_a_waiter_gives_up_at_its_own_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    under_way = threading.Event()
+
     def slow(batch: list[_Job]) -> list[bytes | None]:
+        under_way.set()
         time.sleep(0.6)
         return [b""] * len(batch)
 
@@ -62,7 +67,7 @@ def test_a_waiter_gives_up_at_its_own_deadline(monkeypatch: pytest.MonkeyPatch) 
     runs = RuffRuns()
     first = threading.Thread(target=runs.check, args=("x = 1\n", 5.0))
     first.start()
-    time.sleep(0.1)  # the first run is under way
+    assert under_way.wait(5)
     started = time.monotonic()
     assert runs.check("y = 2\n", 0.2) is None  # what ast says stands
     assert time.monotonic() - started < 0.45

@@ -234,10 +234,9 @@ def _lines_by_file(output: bytes, names: list[str]) -> list[bytes | None]:
     line names no file of the run."""
     lines: dict[str, list[bytes]] = {name: [] for name in names}
     for line in output.splitlines():
-        start = line.find(_FILENAME_KEY)
-        end = line.find(b'"', start + len(_FILENAME_KEY)) if start >= 0 else -1
-        name = os.path.basename(line[start + len(_FILENAME_KEY) : end].decode("utf-8", "replace"))
-        if end < 0 or name not in lines:
+        _, key, rest = line.partition(_FILENAME_KEY)
+        name = os.path.basename(rest.split(b'"', 1)[0].decode("utf-8", "replace"))
+        if not key or name not in lines:
             logger.warning("ruff's output was not the JSON expected")
             return [None] * len(names)
         lines[name].append(line)
