@@ -15,7 +15,7 @@ from sqlalchemy import event, update
 from sqlalchemy.exc import IntegrityError
 
 from codesmith.config import Settings
-from codesmith.conversations import handling
+from codesmith.conversations import handling, store
 from codesmith.conversations.generations import GenerationService
 from codesmith.conversations.running import Generation
 from codesmith.conversations.store import store_texts
@@ -265,3 +265,40 @@ class TestBatches:
         )
         assert (await message_row(app, taken)).content == ""  # another replica's: untouched
         assert (await message_row(app, ended)).content == "the final answer"  # a final state stands
+
+    async def test_a_batch_statement_is_compiled_once_per_size_and_larger_batches_are_split(
+        self, live_server: LiveServer, user: UserHandle
+    ) -> None:
+        """Batches run twice a second: their statement comes from SQLAlchemy's compiled cache, never built
+        again (a VALUES list is never cached by SQLAlchemy itself), and a batch above BATCH_ROWS is split."""
+        app = live_server.app
+        _, (mine,) = await seed(app, user.id, [("streaming", "")], lease=("replica-a", 60))
+        owned = Generation(message_id=mine, conversation_id="-", user_id=user.id, parent_id=None, model_id="-")
+        strangers = [
+            Generation(message_id=f"gone-{index}", conversation_id="-", user_id=user.id, parent_id=None, model_id="-")
+            for index in range(store.BATCH_ROWS + 2)
+        ]
+        owned.append("text so far")
+        caching: list[Any] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+            if statement.lstrip().upper().startswith("WITH"):
+                caching.append(context.cache_hit)
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "after_cursor_execute", record)
+        try:
+            for _ in range(2):
+                async with sessionmaker_of(app)() as session:
+                    gone = await store_texts(session, "replica-a", [(owned, "streaming"), (strangers[0], "streaming")])
+                    await session.commit()
+                assert gone == [strangers[0]]
+            async with sessionmaker_of(app)() as session:
+                gone = await store_texts(session, "replica-a", [(g, "streaming") for g in [*strangers, owned]])
+                await session.commit()
+        finally:
+            event.remove(engine, "after_cursor_execute", record)
+        assert gone == strangers
+        assert caching[1] == engine.dialect.CACHE_HIT
+        assert len(caching) == 4  # two batches of two, then BATCH_ROWS and the 3 left
+        assert (await message_row(app, mine)).content == "text so far"
