@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from codesmith.config import Settings
 from codesmith.conversations import runner
+from codesmith.conversations.generations import GenerationService
 from codesmith.conversations.jobs import Job
 from codesmith.conversations.prompt import SYSTEM_PROMPT, Context
 from codesmith.conversations.tables import Conversation, Message
@@ -104,6 +106,18 @@ class TestPacing:
         assert runner.coalesce_seconds(12) == pytest.approx(0.075)
         assert runner.coalesce_seconds(2 * runner.QUIET_GENERATIONS) == pytest.approx(0.1)
         assert runner.coalesce_seconds(500) == 0.1  # never slower than that, however busy
+
+    def test_a_job_with_its_own_interval_keeps_it_whatever_the_load(self) -> None:
+        endpoint = Endpoint(base_url="http://x/v1", model="m")
+        model = ResolvedModel("m1", "M", "vllm", endpoint, 4096, None, None)
+        app_job = Job("a1", "c1", "u1", model, Context([], 1, 1, 0), None)
+        api_job = Job("a2", "c2", "u1", model, Context([], 1, 1, 0), None, min_interval=0.1)
+        service = SimpleNamespace(count=0)
+        adaptive = runner.pacing(cast(GenerationService, service), app_job)
+        assert callable(adaptive) and adaptive() == 0.05
+        service.count = 500
+        assert adaptive() == 0.1  # asked at each wait: it follows the load
+        assert runner.pacing(cast(GenerationService, service), api_job) == 0.1
 
     async def test_the_title_is_the_first_line_cut_at_a_word(
         self, client: httpx.AsyncClient, user: UserHandle, fake_model: str

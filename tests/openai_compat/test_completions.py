@@ -4,6 +4,7 @@ the history and parameters that reach the upstream, and what is stored."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import orjson
@@ -242,6 +243,17 @@ class TestStreamed:
         arrivals = [loop.time() async for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
         assert len(arrivals) > 5  # many chunks, not one at the end
         assert arrivals[-1] - arrivals[0] > 0.5
+
+    async def test_chunks_come_ten_a_second_at_most(self, alice: ApiUser, fake_upstream: FakeUpstream) -> None:
+        """The API's answers go to programs: fast tokens travel together, a chunk every 100 ms (the app's own
+        stream sends twenty a second while the replica is quiet)."""
+        fake_upstream.behaviour.token_delay = 0.01
+        stream = await alice.async_openai().chat.completions.create(model="fake-coder", messages=MESSAGES, stream=True)
+        loop = asyncio.get_running_loop()
+        arrivals = [loop.time() async for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
+        gaps = sorted(later - earlier for earlier, later in itertools.pairwise(arrivals))
+        assert len(gaps) >= 3
+        assert gaps[len(gaps) // 2] >= 0.08  # the median gap: the app's pacing would give 0.05
 
     async def test_many_concurrent_async_streams(self, alice: ApiUser, fake_upstream: FakeUpstream) -> None:
         fake_upstream.behaviour.token_delay = 0.01

@@ -26,6 +26,7 @@ from codesmith.conversations import service as conversations
 from codesmith.conversations.generations import IN_PROGRESS, GenerationService
 from codesmith.conversations.jobs import Job
 from codesmith.conversations.prompt import Context, Turn, build_context, chat_messages, title_from
+from codesmith.conversations.runner import API_COALESCE_SECONDS
 from codesmith.conversations.running import Generation
 from codesmith.conversations.schemas import (
     ConversationCreate,
@@ -203,6 +204,7 @@ async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Gen
             data.options,
             repairable=False,
             new_rows=[conversation, *stored],
+            min_interval=API_COALESCE_SECONDS,
         )
 
 
@@ -370,12 +372,13 @@ async def _launch(
     *,
     repairable: bool = True,
     new_rows: Sequence[Conversation | Message] = (),
+    min_interval: float | None = None,
 ) -> Generation:
     """Store the new messages (committed: they survive whatever the upstream does) with the answer owned
     by this replica under a lease, and start its runner. Another replica that started a generation in
     the conversation meanwhile makes the commit fail (one running per conversation): 409, nothing stored.
     `new_rows`: objects outside the session written with the answer (a chat sent whole: its conversation
-    and turns)."""
+    and turns). `min_interval`: the stream's fixed pacing (Job.min_interval)."""
     answer = Message(
         id=new_id(),
         conversation_id=conversation.id,
@@ -415,6 +418,7 @@ async def _launch(
         reservation,
         options=options,
         repairable=repairable and who.settings.auto_repair and who.user.auto_repair,
+        min_interval=min_interval,
     )
     return who.generations.start(job, parent.id)
 
@@ -426,7 +430,17 @@ async def _launch_unstored(
     made up for the ledger and the replica's bookkeeping), the same token reservation."""
     tokens = context.prompt_tokens + context.max_tokens
     reservation = await who.limiter.reserve_tokens(who.user, who.settings, tokens, server_key=model.paid_by_server)
-    job = Job(new_id(), new_id(), who.user.id, model, context, reservation, store=False, options=options)
+    job = Job(
+        new_id(),
+        new_id(),
+        who.user.id,
+        model,
+        context,
+        reservation,
+        store=False,
+        options=options,
+        min_interval=API_COALESCE_SECONDS,
+    )
     return who.generations.start(job, None)
 
 

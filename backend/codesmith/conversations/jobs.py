@@ -28,6 +28,9 @@ class Job:
     options: Mapping[str, Any] | None = None
     # True: when its answer completes with code that fails its check, it is repaired once (repair.py).
     repairable: bool = False
+    # Seconds between the deltas of its stream, fixed (the OpenAI-compatible API's); None: the replica's
+    # load-adaptive pacing (runner.coalesce_seconds).
+    min_interval: float | None = None
 
 
 @dataclass(slots=True)

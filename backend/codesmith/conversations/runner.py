@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, cast
 
@@ -25,7 +25,7 @@ from codesmith.errors import AppError
 from codesmith.guard import record_refusal
 from codesmith.guard.answer import has_code_block
 from codesmith.guard.marker import MarkerGate
-from codesmith.llm.client import ChatClient
+from codesmith.llm.client import ChatClient, Interval
 from codesmith.llm.pricing import cost_usd
 from codesmith.llm.tokens import estimate_text_tokens
 from codesmith.llm.types import ChatEvent, TextDelta, Usage
@@ -45,11 +45,21 @@ logger = logging.getLogger("codesmith.generations")
 COALESCE_SECONDS = 0.05
 BUSY_COALESCE_SECONDS = 0.1
 QUIET_GENERATIONS = 8
+# The OpenAI-compatible API's answers go to programs (editors, agents, SDK scripts), not to a person watching
+# text appear: ten deltas a second whatever the load. Each chunk costs such a client a parse and often a
+# re-render of the whole answer so far (a terminal's Markdown, an editor's diff), and the replica a wake-up
+# and a write (docs/performance.md §6).
+API_COALESCE_SECONDS = BUSY_COALESCE_SECONDS
 
 
 def coalesce_seconds(running: int) -> float:
     """How far apart a stream's deltas are while the replica runs `running` generations."""
     return min(BUSY_COALESCE_SECONDS, COALESCE_SECONDS * max(1.0, running / QUIET_GENERATIONS))
+
+
+def pacing(service: GenerationService, job: Job) -> Interval:
+    """The job's own interval between deltas, else the replica's, asked at each wait."""
+    return job.min_interval if job.min_interval is not None else lambda: coalesce_seconds(service.count)
 
 
 # What the database says when a stopped task no longer owns its message.
@@ -64,7 +74,7 @@ async def run(service: GenerationService, job: Job, generation: Generation) -> N
     """The generation's task: stream, settle, store, publish."""
     if job.store:
         service.writer.watch(generation)
-    outcome = await _generate(service.llm, service.settings, job, generation, lambda: coalesce_seconds(service.count))
+    outcome = await _generate(service.llm, service.settings, job, generation, pacing(service, job))
     generation.outcome = outcome
     generation.closing = True  # from here on, a cancel is too late: the outcome gets stored as it is
     # First what must happen whatever fails later: the day's reservation is replaced by what was used.
@@ -107,9 +117,7 @@ async def _settle(limiter: UsageLimiter | None, job: Job, outcome: Outcome) -> N
         logger.exception("settling the token reservation failed", extra={"message_id": job.message_id})
 
 
-async def _generate(
-    llm: ChatClient, settings: Settings, job: Job, generation: Generation, pace: Callable[[], float]
-) -> Outcome:
+async def _generate(llm: ChatClient, settings: Settings, job: Job, generation: Generation, pace: Interval) -> Outcome:
     """Stream the answer into `generation`; how it ended, never an exception (but for bugs)."""
     gate = MarkerGate()  # holds back the start until it knows the answer is not a NOT_CODE refusal
     usage: Usage | None = None
