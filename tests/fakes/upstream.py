@@ -55,6 +55,7 @@ class Behaviour:
     error_in_pieces: bool = False  # that error's body sent 16 bytes at a time
     include_usage: bool = True
     tokenize: bool = True
+    tokenize_delay: float = 0.0  # seconds before /tokenize answers (a slow server)
     max_model_len: int = 4096  # a prompt of more words gets the vLLM context error
     require_key: str | None = None
     models: list[str] = field(default_factory=lambda: ["fake-coder"])
@@ -103,6 +104,8 @@ class FakeUpstream:
         self.lora_calls: list[tuple[str, dict[str, Any]]] = []
         self.models_requests = 0  # GET /v1/models calls received
         self.chat_attempts = 0
+        self.tokenize_calls = 0
+        self.tokenizing = 0  # /tokenize requests being answered (with tokenize_delay)
         self.active_streams = 0
         self.url = ""
         self.app = Starlette(
@@ -127,6 +130,7 @@ class FakeUpstream:
         self.headers.clear()
         self.lora_calls.clear()
         self.chat_attempts = 0
+        self.tokenize_calls = 0
 
     # -- helpers -----------------------------------------------------------------------------
     def _unauthorized(self, request: Request) -> Response | None:
@@ -178,8 +182,15 @@ class FakeUpstream:
 
     async def tokenize(self, request: Request) -> Response:
         self.headers.append(dict(request.headers))
+        self.tokenize_calls += 1
         if not self.behaviour.tokenize:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
+        if self.behaviour.tokenize_delay:
+            self.tokenizing += 1
+            try:
+                await asyncio.sleep(self.behaviour.tokenize_delay)
+            finally:
+                self.tokenizing -= 1
         body = await request.json()
         count = (
             count_prompt(body.get("messages", [])) if "messages" in body else len(str(body.get("prompt", "")).split())

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from codesmith.config import Settings
 from codesmith.conversations import runner, sse
 from codesmith.conversations.fanout import RedisFanout, ended_in_database, follow_database
+from codesmith.conversations.gate import SetupGate
 from codesmith.conversations.jobs import Job
 from codesmith.conversations.running import Generation
 from codesmith.conversations.store import (
@@ -123,6 +124,7 @@ class GenerationService:
         self.replica_id = new_replica_id()
         self.writer = BatchWriter(sessionmaker, self.replica_id)
         self.streams = StreamSlots(settings.max_streams_per_user)
+        self.setups = SetupGate()
         self.fanout = RedisFanout(redis, settings.max_generation_seconds + 60) if redis is not None else None
         self._by_message: dict[str, Generation] = {}
         # None: reserved by a request that is still preparing its generation.

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +22,10 @@ from starlette.responses import Response
 from codesmith.config import Settings
 from codesmith.conversations import repair, sse, tree
 from codesmith.conversations import service as conversations
+from codesmith.conversations.gate import Slot
 from codesmith.conversations.generations import IN_PROGRESS, GenerationService
 from codesmith.conversations.jobs import Job
-from codesmith.conversations.prompt import Context, Turn, build_context, chat_messages, title_from
+from codesmith.conversations.prompt import Context, TokenCounter, Turn, build_context, chat_messages, title_from
 from codesmith.conversations.runner import API_COALESCE_SECONDS
 from codesmith.conversations.running import Generation
 from codesmith.conversations.schemas import (
@@ -68,6 +68,7 @@ class Requester:
     settings: Settings
     limiter: UsageLimiter
     generations: GenerationService
+    setup: Slot = field(default_factory=Slot)  # its place in the setup gate, given back once launched
 
 
 async def create(session: AsyncSession, who: Requester, data: ConversationCreate) -> Generation:
@@ -87,7 +88,7 @@ async def create(session: AsyncSession, who: Requester, data: ConversationCreate
     )
     request = _user_message(conversation, who.user, None, MessageKind.REQUEST, prompt, now)
     with who.generations.reserve(conversation.id):
-        context = await _context(who, model, [tree.turn(request)], conversation.language)
+        context = await _context(session, who, model, [tree.turn(request)], conversation.language)
         session.add_all([conversation, request])
         return await _launch(session, who, conversation, request, model, context)
 
@@ -111,7 +112,7 @@ async def feedback(session: AsyncSession, who: Requester, conversation_id: str, 
         model = await _model_for(session, who, conversation, data.model_id)
         note = _user_message(conversation, who.user, parent.id if parent else None, kind, content, at)
         path = [*(tree.path_to(messages, parent) if parent else []), tree.turn(note)]
-        context = await _context(who, model, path, conversation.language)
+        context = await _context(session, who, model, path, conversation.language)
         session.add(note)
         _touch(conversation, model)
         return await _launch(session, who, conversation, note, model, context)
@@ -133,7 +134,7 @@ async def regenerate(
         if anchor is None:
             raise NotFound("message")
         model = await _model_for(session, who, conversation, data.model_id)
-        context = await _context(who, model, tree.path_to(messages, anchor), conversation.language)
+        context = await _context(session, who, model, tree.path_to(messages, anchor), conversation.language)
         _touch(conversation, model)
         return await _launch(session, who, conversation, anchor, model, context)
 
@@ -171,7 +172,7 @@ async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Gen
         path,
         context_window=model.context_window,
         reserve_tokens=min(reserve, data.max_tokens) if data.max_tokens else reserve,
-        count=partial(who.generations.llm.count_tokens, model.endpoint),
+        count=_counter(session, who, model),
         keep=len(system) + 1,
     )
     if not data.store:
@@ -352,13 +353,28 @@ def _touch(conversation: Conversation, model: ResolvedModel) -> None:
     conversation.updated_at = utcnow()
 
 
-async def _context(who: Requester, model: ResolvedModel, path: Sequence[Turn], language: str | None) -> Context:
+async def _context(
+    session: AsyncSession, who: Requester, model: ResolvedModel, path: Sequence[Turn], language: str | None
+) -> Context:
     return await build_context(
         chat_messages(path, language),
         context_window=model.context_window,
         reserve_tokens=who.settings.answer_reserve_tokens,
-        count=partial(who.generations.llm.count_tokens, model.endpoint),
+        count=_counter(session, who, model),
     )
+
+
+def _counter(session: AsyncSession, who: Requester, model: ResolvedModel) -> TokenCounter:
+    """The exact count, from the model's server: asked holding neither a setup slot nor a database
+    connection (a slow or hostile server's /tokenize must not keep other requests from setting up)."""
+
+    async def count(messages: list[ChatMessage]) -> tuple[int, bool]:
+        who.setup.release()
+        if not (session.new or session.dirty or session.deleted):
+            await session.commit()  # only reads so far: the connection goes back to the pool
+        return await who.generations.llm.count_tokens(model.endpoint, messages)
+
+    return count
 
 
 async def _launch(
@@ -420,6 +436,7 @@ async def _launch(
         repairable=repairable and who.settings.auto_repair and who.user.auto_repair,
         min_interval=min_interval,
     )
+    who.setup.release()
     return who.generations.start(job, parent.id)
 
 
@@ -441,6 +458,7 @@ async def _launch_unstored(
         options=options,
         min_interval=API_COALESCE_SECONDS,
     )
+    who.setup.release()
     return who.generations.start(job, None)
 
 

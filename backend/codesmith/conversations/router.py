@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from codesmith.auth.deps import CurrentUser
 from codesmith.conversations import handling as generation
 from codesmith.conversations import service, sse
+from codesmith.conversations.gate import Slot
 from codesmith.conversations.generations import GenerationsDep
 from codesmith.conversations.handling import Requester
 from codesmith.conversations.schemas import (
@@ -60,14 +62,27 @@ async def delete_conversation(
 
 
 # -- generation: create, feedback, regenerate, cancel, re-attach (conversations/generation.py) ---------------
+async def _setup_slot(generations: GenerationsDep) -> AsyncIterator[Slot]:
+    """The request's place in the setup gate (conversations/gate.py), taken before authentication reads the
+    database; given back at the latest when the request ends."""
+    slot = await generations.setups.enter()
+    try:
+        yield slot
+    finally:
+        slot.release()
+
+
 async def _requester(
+    slot: Annotated[Slot, Depends(_setup_slot)],  # first: no database connection is held while it waits
     user: CurrentUser,
     keyring: KeyringDep,
     settings: SettingsDep,
     limiter: UsageLimiterDep,
     generations: GenerationsDep,
 ) -> Requester:
-    return Requester(user=user, keyring=keyring, settings=settings, limiter=limiter, generations=generations)
+    return Requester(
+        user=user, keyring=keyring, settings=settings, limiter=limiter, generations=generations, setup=slot
+    )
 
 
 RequesterDep = Annotated[Requester, Depends(_requester)]
