@@ -7,7 +7,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
+from sqlalchemy.pool import QueuePool
 
 from codesmith.db import SQLITE_POOL_SIZE, make_engine
 
@@ -34,3 +36,17 @@ async def test_a_burst_reuses_the_connections_of_the_last_one(tmp_path: Path) ->
         assert engine.sync_engine.pool.checkedin() == SQLITE_POOL_SIZE  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
+
+
+async def test_an_in_memory_url_opens_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sqlite://` and `:memory:` are one shared connection, and nothing is created on disk."""
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"):
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as connection:
+                assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+            assert not isinstance(engine.sync_engine.pool, QueuePool)
+        finally:
+            await engine.dispose()
+    assert list(tmp_path.iterdir()) == []

@@ -13,7 +13,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Insert, String, Table, TypeDecorator, event, insert, inspect
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -80,19 +80,26 @@ def make_engine(url: str) -> AsyncEngine:
         # As many connections as before (SQLAlchemy's 5 + 10 overflow), all kept: an overflow connection was
         # closed when it came back, so every burst opened new ones, each a thread, a file and its pragmas
         # (2 to 3 ms of CPU per request at 20 concurrent streams, docs/performance.md §6).
-        in_memory = ":memory:" in url or "mode=memory" in url or url.endswith("://")  # one shared connection
-        pooled: dict[str, Any] = {} if in_memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0}
+        pooled: dict[str, Any] = (
+            {} if _sqlite_in_memory(url) else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0}
+        )  # an in-memory database is one shared connection
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **pooled)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def _sqlite_in_memory(url: str) -> bool:
+    """`sqlite://`, `sqlite:///:memory:` or a `file:` URI with `mode=memory`: no file, one connection."""
+    parsed = make_url(url)
+    return not parsed.database or parsed.database == ":memory:" or parsed.query.get("mode") == "memory"
+
+
 def _ensure_sqlite_folder(url: str) -> None:
     """The database's folder (0700 when we make it) and the file itself, created 0600: it holds password
     hashes and encrypted keys, and SQLite gives its -wal and -shm files the database file's mode."""
-    path = url.split("///", 1)[-1].split("?", 1)[0]
-    if not path or path == ":memory:" or path.startswith("file:"):
+    path = make_url(url).database
+    if _sqlite_in_memory(url) or path is None or path.startswith("file:"):
         return
     database = Path(path)
     database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -176,7 +176,7 @@ async def exchange(session: AsyncSession, who: Requester, data: Exchange) -> Gen
         keep=len(system) + 1,
     )
     if not data.store:
-        return await _launch_unstored(who, model, context, data.options)
+        return await _launch_unstored(who, model, context, data.options, API_COALESCE_SECONDS)
     now = utcnow()
     conversation = Conversation(
         id=new_id(),
@@ -441,7 +441,11 @@ async def _launch(
 
 
 async def _launch_unstored(
-    who: Requester, model: ResolvedModel, context: Context, options: Mapping[str, Any] | None
+    who: Requester,
+    model: ResolvedModel,
+    context: Context,
+    options: Mapping[str, Any] | None,
+    min_interval: float | None,
 ) -> Generation:
     """Start a generation that stores nothing but its usage: no conversation, no messages (its ids are
     made up for the ledger and the replica's bookkeeping), the same token reservation."""
@@ -456,7 +460,7 @@ async def _launch_unstored(
         reservation,
         store=False,
         options=options,
-        min_interval=API_COALESCE_SECONDS,
+        min_interval=min_interval,
     )
     who.setup.release()
     return who.generations.start(job, None)

@@ -73,6 +73,7 @@ async def store_if_active(session: AsyncSession, message_id: str, owner: str | N
 
 # Rows of one batch statement: three bound values each, far below any database's limit on them.
 BATCH_ROWS = 512
+_MESSAGES = Message.__tablename__
 
 
 async def store_texts(session: AsyncSession, owner: str, rows: Sequence[tuple[Generation, str]]) -> list[Generation]:
@@ -82,12 +83,11 @@ async def store_texts(session: AsyncSession, owner: str, rows: Sequence[tuple[Ge
     for start in range(0, len(rows), BATCH_ROWS):
         part = rows[start : start + BATCH_ROWS]
         size = _batch_size(len(part))
+        values: list[tuple[str | None, ...]] = [(g.message_id, g.text(), status) for g, status in part]
+        values += [(None, None, None)] * (size - len(part))  # padding rows: NULL ids match no message
         params: dict[str, Any] = {"owner": owner}
-        for index in range(size):  # the rows past the batch's own are NULLs: they match no message
-            generation, status = part[index] if index < len(part) else (None, None)
-            params[f"i{index}"] = generation.message_id if generation is not None else None
-            params[f"c{index}"] = generation.text() if generation is not None else None
-            params[f"s{index}"] = status
+        for index, (message_id, content, status) in enumerate(values):
+            params |= {f"i{index}": message_id, f"c{index}": content, f"s{index}": status}
         written.update((await session.execute(_batch_statement(size), params)).scalars())
     return [generation for generation, _ in rows if generation.message_id not in written]
 
@@ -112,9 +112,6 @@ def _batch_statement(rows: int) -> TextClause:
         f"WHERE {_MESSAGES}.id = batch.id AND {_MESSAGES}.owner = :owner AND {_MESSAGES}.{ACTIVE_SQL} "
         f"RETURNING {_MESSAGES}.id"
     )
-
-
-_MESSAGES = Message.__tablename__
 
 
 async def finish_if_owned(session: AsyncSession, message_id: str, owner: str, **values: Any) -> Message | None:
