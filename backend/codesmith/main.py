@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import AsyncIterator
@@ -40,6 +41,7 @@ from codesmith.openai_compat import handles as openai_handles
 from codesmith.openai_compat.router import router as openai_router
 from codesmith.ratelimit import Limiter, make_redis, make_storage
 from codesmith.security import Keyring, use_password_hash_memory
+from codesmith.snippets.checks.python import RUFF_SERVER
 from codesmith.snippets.router import router as snippets_router
 from codesmith.usage.limits import UsageLimiter
 from codesmith.usage.router import admin_router
@@ -196,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
+            await asyncio.to_thread(RUFF_SERVER.close)
 
     app = FastAPI(
         title="Codesmith",

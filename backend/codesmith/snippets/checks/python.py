@@ -1,5 +1,5 @@
-"""Python: `ast` for syntax, then ruff (the PyPI binary, a subprocess that concurrent snippets share) for
-pyflakes' error rules.
+"""Python: `ast` for syntax, then ruff (the PyPI binary, kept running as its language server; `ruff check`
+when the server cannot answer) for pyflakes' error rules.
 
 Only rules that mean the code cannot run as written fail a snippet: syntax errors (E9), comparisons and asserts
 that are always wrong (F63), `break`/`return`/`yield` out of place (F7) and undefined names (F82). Style and
@@ -16,10 +16,6 @@ import logging
 import os
 import re
 import subprocess
-import tempfile
-import threading
-import time
-from pathlib import Path
 from typing import Any
 
 from codesmith.snippets.checks.result import (
@@ -32,6 +28,7 @@ from codesmith.snippets.checks.result import (
     unchecked,
     verdict,
 )
+from codesmith.snippets.checks.ruff_server import RuffServer
 
 RUFF_RULES = "E9,F63,F7,F82"
 # The newest syntax ruff knows.
@@ -51,8 +48,7 @@ def check_python(code: str, context: Context) -> Check:
         return unchecked()  # `>>> x = 1` with its output: a session to read, not a file to run
     source = _without_magics(code)
     syntax_error = _ast_syntax_error(source)
-    output = _ruff(source, context)
-    found = _findings(output, context.defined_names) if output is not None else None
+    found = _ruff(source, context)
     if found is None:  # ruff missing, failed, out of time or not understood: what ast says stands
         return failed("python-ast", [syntax_error]) if syntax_error else passed("python-ast")
     # Where ast failed, ruff's parser (which knows the newest syntax) decides: a snippet may use syntax newer
@@ -114,110 +110,68 @@ def ruff_binary() -> str | None:
     return path
 
 
-def _ruff(source: str, context: Context) -> bytes | None:
-    """ruff's output (JSON lines), or None when it is missing, fails or runs out of time."""
+def _ruff(source: str, context: Context) -> list[Diagnostic] | None:
+    """ruff's findings that stand, from its server or, when the server cannot answer, from `ruff check`;
+    None when ruff is missing, fails or runs out of time."""
     timeout = context.remaining()
     if ruff_binary() is None or timeout <= 0:
         return None
-    return RUFF_RUNS.check(source, timeout)
+    items = RUFF_SERVER.diagnostics(source, timeout)
+    found = _server_findings(items, context.defined_names) if items is not None else None
+    if found is not None:
+        return found
+    output = _ruff_check(source, context.remaining())
+    return _findings(output, context.defined_names) if output is not None else None
 
 
-# A snippet's file in a run of several: its output lines are told apart by this key (ruff writes its JSON
-# keys in order, so `filename` comes before the message, the one field the code can put text in).
-_FILENAME_KEY = b'"filename":"'
+# `ruff server`'s settings: `ruff check --isolated --target-version ... --select ...` as its editor
+# configuration, no settings file consulted.
+SERVER_SETTINGS = {
+    "configurationPreference": "editorOnly",
+    "configuration": {"target-version": RUFF_TARGET, "lint": {"select": RUFF_RULES.split(",")}},
+    "logLevel": "error",
+}
+RUFF_SERVER = RuffServer(lambda: ruff_binary(), SERVER_SETTINGS)  # looked up when started (tests replace it)
 
 
-class _Job:
-    __slots__ = ("deadline", "finished", "output", "source")
-
-    def __init__(self, source: str, deadline: float) -> None:
-        self.source = source
-        self.deadline = deadline
-        self.finished = False
-        self.output: bytes | None = None
-
-
-class RuffRuns:
-    """Group commit for ruff's process: a snippet that arrives while a run is under way waits for the next
-    one, which checks every snippet waiting by then as files of one process. The process is most of a
-    check's cost (5 ms of CPU to start, a fraction of a millisecond a file), so concurrent answers share
-    it; a snippet alone goes through standard input, as always. A waiter gives up at its own deadline (its
-    check is then what ast says); a run lasts at most the longest budget among its snippets."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Condition()
-        self._waiting: list[_Job] = []
-        self._running = False
-        self.runs = 0  # processes started (for the tests)
-
-    def check(self, source: str, timeout: float) -> bytes | None:
-        job = _Job(source, time.monotonic() + timeout)
-        with self._ready:
-            self._waiting.append(job)
-            while not job.finished:
-                if not self._running:
-                    self._lead()
-                    continue
-                remaining = job.deadline - time.monotonic()
-                if remaining <= 0:
-                    if job in self._waiting:
-                        self._waiting.remove(job)
-                    return None
-                self._ready.wait(remaining)
-        return job.output
-
-    def _lead(self) -> None:
-        """Run every waiting snippet (the lock held on entry and exit, released while ruff runs)."""
-        batch, self._waiting = self._waiting, []
-        self._running = True
-        self.runs += 1
-        outputs: list[bytes | None] = [None] * len(batch)
-        self._ready.release()
-        try:
-            outputs = _run_ruff(batch)
-        finally:
-            self._ready.acquire()
-            for job, output in zip(batch, outputs, strict=True):
-                job.output, job.finished = output, True
-            self._running = False
-            self._ready.notify_all()
-
-
-RUFF_RUNS = RuffRuns()
-
-
-def _run_ruff(batch: list[_Job]) -> list[bytes | None]:
-    """Each snippet's output lines; all None when ruff is missing, fails or runs out of time."""
-    binary = ruff_binary()
-    timeout = max(job.deadline for job in batch) - time.monotonic()
-    if binary is None or timeout <= 0:
-        return [None] * len(batch)
-    # JSON lines, one finding a line, in the order of the code: a hostile answer can make ruff report tens of
-    # thousands of findings, and only the first MAX_DIAGNOSTICS kept are ever parsed (_findings).
-    command = [binary, "check", "--isolated", "--no-cache", "--quiet", "--output-format", "json-lines"]
-    command += ["--target-version", RUFF_TARGET, "--select", RUFF_RULES]
-    if len(batch) == 1:
-        output = _run_ruff_process([*command, "--stdin-filename", "snippet.py", "-"], batch[0].source, timeout)
-        return [output]
-    with tempfile.TemporaryDirectory(prefix="codesmith-ruff-") as folder:
-        names = [f"{index}.py" for index in range(len(batch))]
-        for name, job in zip(names, batch, strict=True):
-            # A lone surrogate becomes one "?", as on standard input: columns stay true.
-            Path(folder, name).write_bytes(job.source.encode("utf-8", "replace"))
-        output = _run_ruff_process([*command, "--", *names], None, timeout, cwd=folder)
-    return [None] * len(batch) if output is None else _lines_by_file(output, names)
-
-
-def _run_ruff_process(command: list[str], source: str | None, timeout: float, cwd: str | None = None) -> bytes | None:
+def _server_findings(items: list[dict[str, Any]], defined_names: frozenset[str]) -> list[Diagnostic] | None:
+    """The server's diagnostics as `ruff check` words them (the first paragraph of the message; positions
+    1-based), those that stand, in the order of the code; None when they are not what ruff sends."""
+    kept: list[Diagnostic] = []
     try:
-        # Fixed arguments, no shell; a snippet only ever reaches ruff's standard input or a file of its own.
+        for item in items:
+            start = item["range"]["start"]
+            code = item.get("code")
+            message = str(item["message"]).split("\n\n", 1)[0]  # then "help: ...", which the CLI leaves out
+            found = Diagnostic(int(start["line"]) + 1, int(start["character"]) + 1, code and str(code), message)
+            if not _defined_elsewhere(found, defined_names):
+                kept.append(found)
+    except (ValueError, KeyError, TypeError):
+        logger.warning("ruff's server sent diagnostics not as expected")
+        return None
+    return sorted(kept, key=lambda found: (found.line, found.column))[:MAX_DIAGNOSTICS]
+
+
+def _ruff_check(source: str, timeout: float) -> bytes | None:
+    """`ruff check` on the snippet (its standard input): its findings as JSON lines, one a line, in the order
+    of the code (a hostile answer can make ruff report tens of thousands; `_findings` reads the first few)."""
+    binary = ruff_binary()
+    if binary is None or timeout <= 0:
+        return None
+    command = [binary, "check", "--isolated", "--no-cache", "--quiet", "--output-format", "json-lines"]
+    command += ["--target-version", RUFF_TARGET, "--select", RUFF_RULES, "--stdin-filename", "snippet.py", "-"]
+    return _run_ruff_process(command, source, timeout)
+
+
+def _run_ruff_process(command: list[str], source: str, timeout: float) -> bytes | None:
+    try:
+        # Fixed arguments, no shell; a snippet only ever reaches ruff's standard input.
         run = subprocess.run(  # noqa: S603
             command,
-            input=source.encode("utf-8", "replace") if source is not None else None,
+            input=source.encode("utf-8", "replace"),  # a lone surrogate becomes one "?": columns stay true
             capture_output=True,
             timeout=timeout,
             check=False,
-            cwd=cwd,
             env={"PATH": os.environ.get("PATH", ""), "NO_COLOR": "1"},
         )
     except (subprocess.TimeoutExpired, OSError) as error:
@@ -227,20 +181,6 @@ def _run_ruff_process(command: list[str], source: str | None, timeout: float, cw
         logger.warning("ruff failed", extra={"returncode": run.returncode})
         return None
     return run.stdout
-
-
-def _lines_by_file(output: bytes, names: list[str]) -> list[bytes | None]:
-    """The output of one run over several files, split into each file's lines (in order); all None when a
-    line names no file of the run."""
-    lines: dict[str, list[bytes]] = {name: [] for name in names}
-    for line in output.splitlines():
-        _, key, rest = line.partition(_FILENAME_KEY)
-        name = os.path.basename(rest.split(b'"', 1)[0].decode("utf-8", "replace"))
-        if not key or name not in lines:
-            logger.warning("ruff's output was not the JSON expected")
-            return [None] * len(names)
-        lines[name].append(line)
-    return [b"\n".join(lines[name]) for name in names]
 
 
 def _findings(output: bytes, defined_names: frozenset[str]) -> list[Diagnostic] | None:
