@@ -111,7 +111,8 @@ class _Connection:
             logger.warning("ruff's server did not exit")
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):  # a write still buffered for a server that has exited
+                    stream.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
