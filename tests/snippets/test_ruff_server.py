@@ -146,4 +146,3 @@ def test_checks_use_ruff_check_while_no_server_can_answer(monkeypatch: pytest.Mo
         assert [d["message"] for d in check["diagnostics"]] == ["Undefined name `missing`"]
     finally:
         silent.close()
-
