@@ -17,6 +17,9 @@ DELAY_MS = 5.0
 RATIO_TARGET = 1.3  # at 100 streams
 CPU_TARGET = 10.0  # LiteLLM's CPU per request over Codesmith's /v1
 SINGLE_STREAM_REQUESTS = 10
+# At least this many requests at each level above one stream: CPU is counted in 10 ms ticks, and one burst of
+# 20 requests (0.5 ms a request per tick, and whatever that one burst met) moved the ratio by ±1.
+MIN_REQUESTS = 60
 
 
 def run(
@@ -52,10 +55,7 @@ def run(
                     "delay_ms": DELAY_MS,
                     "rounds": 1,
                     "upstream_pid": upstream_pid,
-                    # Ten requests at one stream: CPU is counted in 10 ms ticks, which three did not resolve.
-                    "levels": [
-                        {"concurrency": c, "per_stream": SINGLE_STREAM_REQUESTS if c == 1 else 1} for c in levels
-                    ],
+                    "levels": [{"concurrency": c, "per_stream": _per_stream(c)} for c in levels],
                     "targets": None,
                 }
             ],
@@ -69,6 +69,12 @@ def run(
         "summary": streaming.summarize(raw["batches"]),
         "batches": raw["batches"],
     }
+
+
+def _per_stream(concurrency: int) -> int:
+    """Requests each stream sends back to back: ten at one stream (three did not resolve the CPU),
+    enough for MIN_REQUESTS above."""
+    return SINGLE_STREAM_REQUESTS if concurrency == 1 else -(-MIN_REQUESTS // concurrency)
 
 
 def _fmt(value: float | None, unit: str = "", digits: int = 1) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -386,14 +387,18 @@ def _reading(transport: asyncio.BaseTransport | None) -> asyncio.ReadTransport |
 
 
 class Pacer:
-    """Keeps a stream's deltas at least `interval` seconds apart.
+    """Spaces a stream's deltas `interval` seconds apart, on a clock that every stream shares.
 
     Awaited after each delta is taken. While it waits, reading from the upstream's socket is paused
     (when the transport is known): the tokens that arrive meanwhile stay in the kernel's buffer and the
     next read takes them all, so a fast stream wakes the process once an interval, not once a token.
-    It waits only for a delta that came within half the interval: tokens about as slow as the interval
-    never wait (a wait of a millisecond would cost a wake-up and gather nothing). An interval given as a
-    function is asked at each wait (the runner's widens while the replica is busy).
+    The wait ends at the first tick of the shared clock (every `interval` of the loop's time) at least
+    half an interval after the last delta: a fast stream's deltas come one a tick, and the replica's
+    streams wake together, once a tick for all of them rather than once each (the first wait is half an
+    interval to one and a half). It waits only for a delta that came within half the interval: tokens
+    about as slow as the interval never wait (a wait of a millisecond would cost a wake-up and gather
+    nothing). An interval given as a function is asked at each wait (the runner's widens while the
+    replica is busy).
     """
 
     __slots__ = ("_interval", "_last", "_loop", "_transport")
@@ -407,18 +412,25 @@ class Pacer:
         self._transport = transport  # asked at each wait: the connection may have gone back to its pool
 
     async def wait(self) -> None:
-        quiet = self._loop.time() - self._last
+        now = self._loop.time()
+        quiet = now - self._last
         interval = self._interval()
         if quiet < interval / 2:
             transport = _reading(self._transport())
             if transport is not None:
                 transport.pause_reading()
             try:
-                await asyncio.sleep(interval - quiet)
+                await asyncio.sleep(_next_tick(self._last + interval / 2, interval) - now)
             finally:
                 if transport is not None and not transport.is_closing():
                     transport.resume_reading()
         self._last = self._loop.time()
+
+
+def _next_tick(after: float, interval: float) -> float:
+    """The first tick after `after` of the clock that ticks every `interval` seconds of the loop's time,
+    the same for every stream: at 20 streams, 10 wake-ups a second instead of 200."""
+    return math.ceil(after / interval) * interval
 
 
 class EventStreamDecoder:
