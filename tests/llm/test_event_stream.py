@@ -10,7 +10,7 @@ import pytest
 import uvloop
 
 from codesmith.errors import UpstreamRateLimited
-from codesmith.llm.client import EventStreamDecoder, Pacer
+from codesmith.llm.client import SHARED_TICKS, EventStreamDecoder, Pacer
 from codesmith.llm.types import Endpoint, Usage
 
 INTERVAL = 0.05
@@ -75,11 +75,11 @@ async def test_the_pacer_spaces_fast_deltas_and_never_delays_slow_ones() -> None
     loop = asyncio.get_running_loop()
     pacer = Pacer(INTERVAL)  # made when the first delta goes out
     started = loop.time()
-    await pacer.wait()  # the next one, right after: waits for the clock's next tick half an interval on
+    await pacer.wait()  # the next one, right after: waits out the interval (to the shared clock's tick)
     first = loop.time()
-    assert INTERVAL * 0.45 <= first - started < INTERVAL * 1.6
-    await pacer.wait()  # and from then on, one delta a tick
-    assert INTERVAL * 0.9 <= loop.time() - first < INTERVAL * 1.5
+    assert INTERVAL * 0.9 <= first - started < INTERVAL * 1.5
+    await pacer.wait()  # and the one after that keeps the stream's beat
+    assert loop.time() - started < 2 * INTERVAL + INTERVAL / SHARED_TICKS + 0.02
     await asyncio.sleep(INTERVAL * 0.6)
     before = loop.time()
     await pacer.wait()  # tokens about as slow as the interval: no wait (it would gather nothing)
@@ -95,8 +95,8 @@ async def test_an_interval_given_as_a_function_is_asked_at_each_wait() -> None:
     first = loop.time() - started
     await pacer.wait()
     second = loop.time() - started - first
-    assert INTERVAL * 0.45 <= first < 2 * INTERVAL
-    assert second >= 3 * INTERVAL * 0.45
+    assert INTERVAL * 0.9 <= first < 2 * INTERVAL
+    assert second >= 3 * INTERVAL * 0.9
 
 
 async def test_the_streams_of_a_replica_wake_together() -> None:
@@ -110,10 +110,10 @@ async def test_the_streams_of_a_replica_wake_together() -> None:
             await pacer.wait()
             woke.append(loop.time())
 
-    await asyncio.gather(*(stream(offset) for offset in (0.0, 0.013, 0.031, 0.047)))
-    ticks = sorted({round(moment / INTERVAL) for moment in woke})
-    assert len(ticks) <= 4  # three deltas each, four streams: on a shared clock, not twelve wake-ups
-    assert all(abs(moment / INTERVAL - round(moment / INTERVAL)) < 0.2 for moment in woke)
+    await asyncio.gather(*(stream(offset) for offset in (0.0, 0.004, 0.013, 0.031, 0.033, 0.047)))
+    tick = INTERVAL / SHARED_TICKS
+    assert all(abs(moment / tick - round(moment / tick)) < 0.2 for moment in woke)  # on the shared clock
+    assert len({round(moment / tick) for moment in woke}) < len(woke)  # streams that woke together
 
 
 async def _pauses_reading_while_it_waits() -> None:
@@ -147,4 +147,4 @@ async def test_without_a_transport_to_pause_the_pacer_still_paces() -> None:
     pacer = Pacer(INTERVAL, lambda: None)  # the connection went back to the pool, or another transport
     started = loop.time()
     await pacer.wait()
-    assert loop.time() - started >= INTERVAL * 0.45
+    assert loop.time() - started >= INTERVAL * 0.9

@@ -387,50 +387,58 @@ def _reading(transport: asyncio.BaseTransport | None) -> asyncio.ReadTransport |
 
 
 class Pacer:
-    """Spaces a stream's deltas `interval` seconds apart, on a clock that every stream shares.
+    """Spaces a stream's deltas `interval` seconds apart, waking on a clock that every stream shares.
 
     Awaited after each delta is taken. While it waits, reading from the upstream's socket is paused
     (when the transport is known): the tokens that arrive meanwhile stay in the kernel's buffer and the
     next read takes them all, so a fast stream wakes the process once an interval, not once a token.
-    The wait ends at the first tick of the shared clock (every `interval` of the loop's time) at least
-    half an interval after the last delta: a fast stream's deltas come one a tick, and the replica's
-    streams wake together, once a tick for all of them rather than once each (the first wait is half an
-    interval to one and a half). It waits only for a delta that came within half the interval: tokens
-    about as slow as the interval never wait (a wait of a millisecond would cost a wake-up and gather
-    nothing). An interval given as a function is asked at each wait (the runner's widens while the
-    replica is busy).
+    A fast stream's deltas are due an interval apart from its first (its own beat, so that its end is
+    seen as soon as it comes), and each wait ends at the first tick after the due time of a clock that
+    ticks every `interval / SHARED_TICKS` for every stream: the replica's streams wake together, a few
+    times an interval for all of them rather than once each. It waits only for a delta that came within
+    half the interval: tokens about as slow as the interval never wait (a wait of a millisecond would
+    cost a wake-up and gather nothing). An interval given as a function is asked at each wait (the
+    runner's widens while the replica is busy).
     """
 
-    __slots__ = ("_interval", "_last", "_loop", "_transport")
+    __slots__ = ("_due", "_interval", "_last", "_loop", "_transport")
 
     def __init__(
         self, interval: Interval, transport: Callable[[], asyncio.BaseTransport | None] = lambda: None
     ) -> None:
         self._interval: Callable[[], float] = interval if callable(interval) else partial(float, interval)
         self._loop = asyncio.get_running_loop()
-        self._last = self._loop.time()
+        self._last = self._due = self._loop.time()
         self._transport = transport  # asked at each wait: the connection may have gone back to its pool
 
     async def wait(self) -> None:
         now = self._loop.time()
-        quiet = now - self._last
         interval = self._interval()
-        if quiet < interval / 2:
+        if now - self._last < interval / 2:
+            # Due an interval after the last due time (not after the wake, which the shared clock makes
+            # late): a stream keeps its beat.
+            self._due = max(self._due + interval, self._last + interval / 2)
             transport = _reading(self._transport())
             if transport is not None:
                 transport.pause_reading()
             try:
-                await asyncio.sleep(_next_tick(self._last + interval / 2, interval) - now)
+                await asyncio.sleep(_shared_tick(self._due, interval / SHARED_TICKS) - now)
             finally:
                 if transport is not None and not transport.is_closing():
                     transport.resume_reading()
+        else:
+            self._due = now
         self._last = self._loop.time()
 
 
-def _next_tick(after: float, interval: float) -> float:
-    """The first tick after `after` of the clock that ticks every `interval` seconds of the loop's time,
-    the same for every stream: at 20 streams, 10 wake-ups a second instead of 200."""
-    return math.ceil(after / interval) * interval
+# Ticks of the shared clock per interval: a wait ends at most interval / SHARED_TICKS after its due time.
+SHARED_TICKS = 4
+
+
+def _shared_tick(due: float, tick: float) -> float:
+    """The first tick, at or after `due`, of the clock that ticks every `tick` seconds of the loop's time,
+    the same for every stream (at 20 streams and 100 ms: 40 wake-ups a second instead of 200)."""
+    return math.ceil(due / tick) * tick
 
 
 class EventStreamDecoder:
