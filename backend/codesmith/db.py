@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from codesmith import sqlite_driver
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -83,6 +85,8 @@ def make_engine(url: str) -> AsyncEngine:
         pooled: dict[str, Any] = (
             {} if _sqlite_in_memory(url) else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0}
         )  # an in-memory database is one shared connection
+        if make_url(url).get_driver_name() == "aiosqlite":
+            pooled["module"] = sqlite_driver.dbapi()  # one hand-off to the connection's thread per statement
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **pooled)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
