@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import subprocess
+from collections.abc import Iterable
 from typing import Any
 
 from codesmith.snippets.checks.result import (
@@ -135,21 +136,19 @@ RUFF_SERVER = RuffServer(lambda: ruff_binary(), SERVER_SETTINGS)  # looked up wh
 
 
 def _server_findings(items: list[dict[str, Any]], defined_names: frozenset[str]) -> list[Diagnostic] | None:
-    """The server's diagnostics as `ruff check` words them (the first paragraph of the message; positions
-    1-based), those that stand, in the order of the code; None when they are not what ruff sends."""
-    kept: list[Diagnostic] = []
-    try:
-        for item in items:
-            start = item["range"]["start"]
-            code = item.get("code")
-            message = str(item["message"]).split("\n\n", 1)[0]  # then "help: ...", which the CLI leaves out
-            found = Diagnostic(int(start["line"]) + 1, int(start["character"]) + 1, code and str(code), message)
-            if not _defined_elsewhere(found, defined_names):
-                kept.append(found)
-    except (ValueError, KeyError, TypeError):
-        logger.warning("ruff's server sent diagnostics not as expected")
-        return None
-    return sorted(kept, key=lambda found: (found.line, found.column))[:MAX_DIAGNOSTICS]
+    """The server's diagnostics that stand, in the order of the code (the server sends them by rule; its
+    answer is capped in size, so all are read before the first MAX_DIAGNOSTICS are taken)."""
+    kept = _standing(map(_server_diagnostic, items), defined_names, limit=None)
+    return None if kept is None else sorted(kept, key=lambda found: (found.line, found.column))[:MAX_DIAGNOSTICS]
+
+
+def _server_diagnostic(item: dict[str, Any]) -> Diagnostic:
+    """An LSP diagnostic as `ruff check` words it: positions 1-based, the message's first paragraph (the
+    server adds "help: ...", which the CLI leaves out)."""
+    start = item["range"]["start"]
+    code = item.get("code")
+    message = str(item["message"]).split("\n\n", 1)[0]
+    return Diagnostic(int(start["line"]) + 1, int(start["character"]) + 1, code and str(code), message)
 
 
 def _ruff_check(source: str, timeout: float) -> bytes | None:
@@ -184,18 +183,25 @@ def _run_ruff_process(command: list[str], source: str, timeout: float) -> bytes 
 
 
 def _findings(output: bytes, defined_names: frozenset[str]) -> list[Diagnostic] | None:
-    """The first MAX_DIAGNOSTICS findings that stand (an undefined name another snippet defines does not);
-    None when the output is not what ruff writes."""
+    """The first MAX_DIAGNOSTICS findings of `ruff check`'s JSON lines that stand; the lines after them are
+    never parsed."""
+    return _standing((_diagnostic(json.loads(line)) for line in output.splitlines()), defined_names)
+
+
+def _standing(
+    found: Iterable[Diagnostic], defined_names: frozenset[str], limit: int | None = MAX_DIAGNOSTICS
+) -> list[Diagnostic] | None:
+    """The findings that stand (an undefined name another snippet defines does not), up to `limit`; None
+    when ruff's answer is not what ruff sends."""
     kept: list[Diagnostic] = []
     try:
-        for line in output.splitlines():
-            found = _diagnostic(json.loads(line))
-            if not _defined_elsewhere(found, defined_names):
-                kept.append(found)
-                if len(kept) == MAX_DIAGNOSTICS:
+        for diagnostic in found:
+            if not _defined_elsewhere(diagnostic, defined_names):
+                kept.append(diagnostic)
+                if len(kept) == limit:
                     break
     except (ValueError, KeyError, TypeError):
-        logger.warning("ruff's output was not the JSON expected")
+        logger.warning("ruff's answer was not what ruff sends")
         return None
     return kept
 
