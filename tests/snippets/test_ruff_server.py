@@ -146,3 +146,19 @@ def test_checks_use_ruff_check_while_no_server_can_answer(monkeypatch: pytest.Mo
         assert [d["message"] for d in check["diagnostics"]] == ["Undefined name `missing`"]
     finally:
         silent.close()
+
+
+def test_a_check_waits_for_another_checks_start_of_the_server_no_longer_than_its_own_deadline(
+    tmp_path: Path,
+) -> None:
+    server = RuffServer(lambda: _a_program(tmp_path, "import time; time.sleep(60)"), python.SERVER_SETTINGS)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            starting = pool.submit(server.diagnostics, "print(x)\n", 1.5)  # its start never finishes
+            time.sleep(0.2)
+            started = time.monotonic()
+            assert server.diagnostics("print(y)\n", 0.2) is None
+            assert time.monotonic() - started < 0.5
+            assert starting.result() is None
+    finally:
+        server.close()

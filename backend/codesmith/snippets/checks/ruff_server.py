@@ -158,7 +158,10 @@ class RuffServer:
             connection.close()
 
     def _connected(self, deadline: float) -> _Connection | None:
-        with self._lock:
+        # While another check starts the server, wait for it no longer than this check's own deadline.
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return None
+        try:
             if self._connection is not None and not self._connection.closed:
                 return self._connection
             if time.monotonic() < self._retry_at:
@@ -167,6 +170,8 @@ class RuffServer:
             if self._connection is None:
                 self._retry_at = time.monotonic() + RETRY_START_SECONDS
             return self._connection
+        finally:
+            self._lock.release()
 
     def _stop(self, connection: _Connection, reason: str | None) -> None:
         with self._lock:
